@@ -1,0 +1,77 @@
+import type { ColumnValue } from './column-type.ts';
+
+/** A row image: column name (as in the source) → value. */
+export type Row = Record<string, ColumnValue>;
+
+/**
+ * Where an event comes from. Field names follow Debezium's `source` block so that existing Debezium
+ * consumers find what they expect.
+ */
+export interface SourceInfo {
+  /** `mysql` or `postgresql`, as Debezium names its connectors. */
+  connector: 'mysql' | 'postgresql';
+  /** The logical name of the source in tributary.yaml (Debezium's `topic.prefix`-scoped server name). */
+  name: string;
+  /** Database name (MySQL: the schema the table lives in; PostgreSQL: the database). */
+  db: string;
+  /** PostgreSQL schema; absent for MySQL. */
+  schema?: string;
+  table: string;
+  /** Commit time of the change at the source, in milliseconds since the epoch. */
+  tsMs: number;
+  /** `true` for the rows of a snapshot but its last, `last` for its final row, `false` when streaming. */
+  snapshot: 'true' | 'last' | 'false';
+  /**
+   * The source position of this event as a string that sorts in source order when compared with
+   * {@link comparePositions}; sinks store it per row so that a replay never moves a row backwards.
+   */
+  position: string;
+  /** MySQL: the GTID of the transaction, when GTIDs are on. */
+  gtid?: string;
+  /** MySQL: the binlog file and the position of the event in it, and the row's index inside that event. */
+  file?: string;
+  pos?: bigint;
+  row?: number;
+  /** MySQL: the server id of the server that wrote the change. */
+  serverId?: bigint;
+  /** PostgreSQL: the commit LSN as `X/Y` and the transaction id. */
+  lsn?: string;
+  txId?: bigint;
+}
+
+/** Debezium's transaction block: which transaction the event belongs to and its place in it. */
+export interface TransactionInfo {
+  id: string;
+  /** 1-based position of the event among all events of the transaction. */
+  totalOrder: number;
+  /** 1-based position of the event among the transaction's events for this table. */
+  dataCollectionOrder: number;
+}
+
+interface EventBase {
+  source: SourceInfo;
+  transaction?: TransactionInfo;
+  /** When Tributary processed the event, in milliseconds since the epoch. */
+  tsMs: number;
+}
+
+/**
+ * The one change event every connector speaks: a discriminated union on `op` with Debezium's meanings —
+ * `c` create, `u` update, `d` delete, `r` read (snapshot), `t` truncate.
+ */
+export type ChangeEvent =
+  | (EventBase & { op: 'c'; before: null; after: Row })
+  | (EventBase & { op: 'r'; before: null; after: Row })
+  | (EventBase & { op: 'u'; before: Row | null; after: Row })
+  | (EventBase & { op: 'd'; before: Row; after: null })
+  | (EventBase & { op: 't'; before: null; after: null });
+
+export type Op = ChangeEvent['op'];
+
+/**
+ * Positions are fixed-width strings built by each source so that plain string comparison is source order
+ * (see each source's position module). This is the only comparison sinks and checkpoints may use.
+ */
+export function comparePositions(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,95 @@
+import avro from 'avsc';
+import { bigintToBytes, bytesToBigint, fromUnscaled, toUnscaled } from '#core/decimal.ts';
+
+// avsc reads Avro longs as JS numbers by default, which silently loses precision above 2^53. Every long here
+// is a bigint instead (encoding also takes safe-integer numbers), and decimals are exact strings.
+
+const LONG_AS_BIGINT = avro.types.LongType.__with({
+  fromBuffer: (buf: Buffer) => buf.readBigInt64LE(),
+  toBuffer: (n: bigint | number) => {
+    const buf = Buffer.alloc(8);
+    buf.writeBigInt64LE(BigInt(n));
+    return buf;
+  },
+  fromJSON: (json: unknown) => BigInt(json as string),
+  toJSON: (n: bigint) => (Number.isSafeInteger(Number(n)) ? Number(n) : n.toString()),
+  isValid: (n: unknown) =>
+    (typeof n === 'bigint' && n >= -(2n ** 63n) && n < 2n ** 63n) || (typeof n === 'number' && Number.isSafeInteger(n)),
+  compare: (a: bigint, b: bigint) => (a === b ? 0 : a < b ? -1 : 1),
+});
+
+class DecimalType extends avro.types.LogicalType {
+  private readonly precision: number;
+  private readonly scale: number;
+
+  constructor(schema: avro.Schema, options?: object) {
+    super(schema, options);
+    const attributes = schema as { precision?: number; scale?: number };
+    this.precision = attributes.precision ?? 0;
+    this.scale = attributes.scale ?? 0;
+  }
+
+  override _fromValue(value: Buffer): string {
+    return fromUnscaled(bytesToBigint(value), this.scale);
+  }
+
+  override _toValue(value: unknown): Buffer {
+    if (typeof value !== 'string' && typeof value !== 'bigint') {
+      throw new TypeError(`decimal(${this.precision},${this.scale}) takes a string or bigint, got ${typeof value}`);
+    }
+    return bigintToBytes(toUnscaled(value, this.precision, this.scale));
+  }
+
+  override _resolve(type: avro.Type): ((value: unknown) => unknown) | undefined {
+    if (avro.Type.isType(type, 'logical:decimal')) {
+      const other = type as unknown as DecimalType;
+      if (other.precision === this.precision && other.scale === this.scale) return (value) => value;
+    }
+    return undefined;
+  }
+
+  override _export(schema: avro.Schema): void {
+    Object.assign(schema as object, { precision: this.precision, scale: this.scale });
+  }
+}
+
+/** The avsc options every encoder and decoder of the project uses. */
+export function avroOptions(): Partial<avro.ForSchemaOptions> {
+  return {
+    logicalTypes: { decimal: DecimalType },
+    typeHook: (schema: avro.Schema) => {
+      const type = typeof schema === 'string' ? schema : (schema as { type?: unknown }).type;
+      // Long-based logical types (timestamp-micros, time-micros) stay plain bigints: exact, and what ColumnValue says.
+      return type === 'long' ? LONG_AS_BIGINT : undefined;
+    },
+  };
+}
+
+export function avroType(schema: object | string): avro.Type {
+  return avro.Type.forSchema(schema as avro.Schema, avroOptions());
+}
+
+/**
+ * Why `value` does not fit `type`, naming each offending field path (`after.price`) and, for decimals, the
+ * reason (precision, rounding). avsc's own message only says the whole union was invalid.
+ */
+export function explainInvalid(type: avro.Type, value: unknown): string {
+  const problems: string[] = [];
+  type.isValid(value, {
+    errorHook: (path: string[], leaf: unknown, leafType: avro.Type) => {
+      let reason = `is not a valid ${leafType.typeName}`;
+      const branches = avro.Type.isType(leafType, 'union') ? (leafType as unknown as { types: avro.Type[] }).types : [leafType];
+      for (const branch of branches) {
+        if (branch instanceof DecimalType) {
+          try {
+            branch._toValue(leaf);
+          } catch (error) {
+            reason = (error as Error).message;
+          }
+        }
+      }
+      problems.push(`${path.join('.')} ${reason}`);
+    },
+  });
+  return problems.length > 0 ? problems.join('; ') : 'the value does not match its schema';
+}

@@ -1,0 +1,65 @@
+import type { ColumnType } from '#core/column-type.ts';
+import type { AvroSchema } from './avro-schema.ts';
+
+// Column types to Avro, with Debezium's `connect.name` semantic names so Kafka Connect based consumers
+// (Debezium JDBC sink, ClickHouse connector) and Flink's debezium-avro-confluent format read them as Debezium's.
+// The full table with each source's native types is in TYPES.md.
+
+const connect = (name: string, parameters?: Record<string, string>) => ({
+  'connect.version': 1,
+  ...(parameters ? { 'connect.parameters': parameters } : {}),
+  'connect.name': name,
+});
+
+export function columnAvroType(type: ColumnType): AvroSchema {
+  switch (type.kind) {
+    case 'boolean':
+      return 'boolean';
+    case 'int16':
+      return { type: 'int', 'connect.type': 'int16' };
+    case 'int32':
+      return 'int';
+    case 'int64':
+      return 'long';
+    case 'float32':
+      return 'float';
+    case 'float64':
+      return 'double';
+    case 'decimal':
+      return {
+        type: 'bytes',
+        scale: type.scale,
+        precision: type.precision,
+        ...connect('org.apache.kafka.connect.data.Decimal', {
+          scale: String(type.scale),
+          'connect.decimal.precision': String(type.precision),
+        }),
+        logicalType: 'decimal',
+      };
+    case 'string':
+      return 'string';
+    case 'json':
+      return { type: 'string', ...connect('io.debezium.data.Json') };
+    case 'enum':
+      return { type: 'string', ...connect('io.debezium.data.Enum', { allowed: type.values.join(',') }) };
+    case 'set':
+      return { type: 'string', ...connect('io.debezium.data.EnumSet', { allowed: type.values.join(',') }) };
+    case 'uuid':
+      return { type: 'string', ...connect('io.debezium.data.Uuid'), logicalType: 'uuid' };
+    case 'bytes':
+      return 'bytes';
+    case 'bits':
+      return { type: 'bytes', ...connect('io.debezium.data.Bits', { length: String(type.length) }) };
+    case 'date':
+      return { type: 'int', ...connect('io.debezium.time.Date'), logicalType: 'date' };
+    case 'time':
+      return { type: 'long', ...connect('io.debezium.time.MicroTime'), logicalType: 'time-micros' };
+    case 'timestamp':
+      return { type: 'long', ...connect('io.debezium.time.MicroTimestamp'), logicalType: 'timestamp-micros' };
+    case 'timestamptz':
+      // An instant: Avro's own meaning of timestamp-micros. No Debezium name fits (its ZonedTimestamp is a string).
+      return { type: 'long', logicalType: 'timestamp-micros' };
+    case 'year':
+      return { type: 'int', ...connect('io.debezium.time.Year') };
+  }
+}

@@ -1,0 +1,93 @@
+import type { ChangeEvent, Row, SourceInfo } from '#core/change-event.ts';
+import { TRIBUTARY_VERSION } from '#core/version.ts';
+import type { TableAvro } from './table-avro.ts';
+
+// ChangeEvent ⇄ the Avro records of the envelope. Values pass through unchanged: ColumnValue already is the
+// Avro form (bigint longs, decimal strings handled by the decimal logical type in avro-types.ts).
+
+type AvroRecordValue = Record<string, unknown>;
+
+function toRecord(row: Row, avro: TableAvro): AvroRecordValue {
+  const record: AvroRecordValue = {};
+  for (const [column, field] of avro.fields) record[field] = row[column] ?? null;
+  return record;
+}
+
+function fromRecord(record: AvroRecordValue, avro: TableAvro): Row {
+  const row: Row = {};
+  for (const [column, field] of avro.fields) row[column] = (record[field] ?? null) as Row[string];
+  return row;
+}
+
+/** PostgreSQL LSN `X/Y` as the 64-bit integer Debezium writes in `source.lsn`. */
+export function lsnToBigint(lsn: string): bigint {
+  const [high = '0', low = '0'] = lsn.split('/');
+  return (BigInt(`0x${high}`) << 32n) + BigInt(`0x${low}`);
+}
+
+function sourceRecord(source: SourceInfo): AvroRecordValue {
+  const common = {
+    version: TRIBUTARY_VERSION,
+    connector: source.connector,
+    name: source.name,
+    ts_ms: BigInt(source.tsMs),
+    snapshot: source.snapshot,
+    db: source.db,
+    sequence: null,
+    position: source.position,
+  };
+  if (source.connector === 'postgresql') {
+    return {
+      ...common,
+      schema: source.schema ?? 'public',
+      table: source.table,
+      txId: source.txId ?? null,
+      lsn: source.lsn === undefined ? null : lsnToBigint(source.lsn),
+      xmin: null,
+    };
+  }
+  return {
+    ...common,
+    table: source.table,
+    server_id: source.serverId ?? 0n,
+    gtid: source.gtid ?? null,
+    file: source.file ?? '',
+    pos: source.pos ?? 0n,
+    row: source.row ?? 0,
+    thread: null,
+    query: null,
+  };
+}
+
+export function envelopeRecord(event: ChangeEvent, avro: TableAvro): AvroRecordValue {
+  return {
+    before: event.before === null ? null : toRecord(event.before, avro),
+    after: event.after === null ? null : toRecord(event.after, avro),
+    source: sourceRecord(event.source),
+    transaction: event.transaction
+      ? {
+          id: event.transaction.id,
+          total_order: BigInt(event.transaction.totalOrder),
+          data_collection_order: BigInt(event.transaction.dataCollectionOrder),
+        }
+      : null,
+    op: event.op,
+    ts_ms: BigInt(event.tsMs),
+  };
+}
+
+/** The key record of an event: its primary-key values, from the after image or, for deletes, the before. */
+export function keyRecord(event: ChangeEvent, avro: TableAvro): AvroRecordValue | null {
+  if (!avro.keySchema) return null;
+  const row = event.after ?? event.before;
+  if (!row) return null;
+  const record: AvroRecordValue = {};
+  for (const column of avro.table.primaryKey) record[avro.fields.get(column) as string] = row[column] ?? null;
+  return record;
+}
+
+/** Row images of a decoded envelope, with column names restored from the Avro field names. */
+export function rowsFromEnvelope(value: AvroRecordValue, avro: TableAvro): { before: Row | null; after: Row | null } {
+  const image = (r: unknown) => (r === null || r === undefined ? null : fromRecord(r as AvroRecordValue, avro));
+  return { before: image(value.before), after: image(value.after) };
+}
