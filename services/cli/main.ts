@@ -1,0 +1,62 @@
+import { Command, Option } from 'commander';
+import { TributaryError } from '#core/errors.ts';
+import { stringifyExact } from '#core/json.ts';
+import { log } from '#core/log.ts';
+import { checkConfig } from '#config/check.ts';
+import { loadConfig } from '#config/load.ts';
+import { createKafka } from '#kafka/client.ts';
+import { AvroSerde } from '#kafka/serde.ts';
+import { tailTopic } from '#kafka/tail.ts';
+
+const configOption = () =>
+  new Option('-c, --config <file>', 'the configuration file').env('TRIBUTARY_CONFIG').default('tributary.yaml');
+
+const program = new Command('tributary')
+  .description('Kafka-native change data capture: databases into Kafka topics, topics into databases.')
+  .showHelpAfterError();
+
+const config = program.command('config').description('work with tributary.yaml');
+config
+  .command('check')
+  .description('validate the configuration file and print what it declares (secrets masked)')
+  .addOption(configOption())
+  .action((options: { config: string }) => {
+    process.stdout.write(`${checkConfig(options.config)}\n`);
+  });
+
+program
+  .command('tail')
+  .description('print the messages of a topic as JSON lines (key, value, partition, offset), decoded through the registry')
+  .argument('<topic>', 'the topic to read')
+  .option('--from-beginning', 'start at the earliest retained offset instead of new messages', false)
+  .option('-n, --max-messages <count>', 'stop after this many messages', (v) => Number.parseInt(v, 10))
+  .addOption(configOption())
+  .action(async (topic: string, options: { fromBeginning: boolean; maxMessages?: number; config: string }) => {
+    const settings = loadConfig(options.config);
+    const abort = new AbortController();
+    process.once('SIGINT', () => abort.abort());
+    process.once('SIGTERM', () => abort.abort());
+    await tailTopic(
+      createKafka(settings.kafka),
+      new AvroSerde(settings.schemaRegistry),
+      {
+        topic,
+        fromBeginning: options.fromBeginning,
+        signal: abort.signal,
+        ...(options.maxMessages === undefined ? {} : { maxMessages: options.maxMessages }),
+      },
+      (message) => process.stdout.write(`${stringifyExact(message)}\n`),
+    );
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // The one place a command's failure is reported: one message, no stack for the errors we classified.
+  if (error instanceof TributaryError) {
+    process.stderr.write(`tributary: ${(error as Error).message}\n`);
+  } else {
+    log.error({ err: error }, 'command failed');
+  }
+  process.exitCode = 1;
+}

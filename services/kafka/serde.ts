@@ -1,0 +1,93 @@
+import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import type avro from 'avsc';
+import { TributaryError } from '#core/errors.ts';
+import { avroOptions, explainInvalid } from '#schemas/avro-types.ts';
+
+export interface RegistryConnection {
+  url: string;
+  auth?: { username: string; password: string };
+}
+
+/**
+ * Avro in Confluent's wire format (magic byte 0, 4-byte schema id, Avro binary) through a Confluent-API
+ * schema registry. Subjects follow the TopicNameStrategy: `<topic>-key` and `<topic>-value`.
+ * Longs decode as bigint and decimals as exact strings (schemas/avro-types.ts).
+ */
+export class AvroSerde {
+  private readonly registry: SchemaRegistry;
+  /** Registered ids by subject and schema text, so an unchanged schema costs one registry call per process. */
+  private readonly ids = new Map<string, Promise<number>>();
+
+  constructor(private readonly connection: RegistryConnection) {
+    this.registry = new SchemaRegistry(
+      { host: connection.url, ...(connection.auth ? { auth: connection.auth } : {}), retry: { retries: 0 } },
+      { [SchemaType.AVRO]: avroOptions() },
+    );
+  }
+
+  /** Registers `schema` under `subject` (once per process) and returns its id. */
+  schemaId(subject: string, schema: object): Promise<number> {
+    const text = JSON.stringify(schema);
+    const cacheKey = `${subject}\n${text}`;
+    let id = this.ids.get(cacheKey);
+    if (!id) {
+      id = this.registry
+        .register({ type: SchemaType.AVRO, schema: text }, { subject, compatibility: COMPATIBILITY.BACKWARD })
+        .then((registered) => registered.id)
+        .catch((error: unknown) => {
+          this.ids.delete(cacheKey);
+          throw classifyRegistryError(`registering the schema of subject "${subject}"`, error);
+        });
+      this.ids.set(cacheKey, id);
+    }
+    return id;
+  }
+
+  async encode(schemaId: number, value: unknown): Promise<Buffer> {
+    try {
+      return await this.registry.encode(schemaId, value);
+    } catch (error) {
+      if ((error as Error).name !== 'ConfluentSchemaRegistryValidationError') {
+        throw classifyRegistryError(`encoding with schema id ${schemaId}`, error);
+      }
+      const type = (await this.registry.getSchema(schemaId)) as unknown as avro.Type;
+      throw new TributaryError('VALUE_INVALID', `encoding with schema id ${schemaId}: ${explainInvalid(type, value)}`);
+    }
+  }
+
+  async decode(message: Buffer): Promise<unknown> {
+    if (message.length < 5 || message[0] !== 0) {
+      throw new TributaryError('DECODE_FAILED', 'message is not in the Confluent wire format (magic byte 0 and a schema id)');
+    }
+    try {
+      return await this.registry.decode(message);
+    } catch (error) {
+      throw classifyRegistryError(`decoding a message with schema id ${message.readUInt32BE(1)}`, error);
+    }
+  }
+
+  /** The writer schema registered under `id`, as JSON. */
+  async schema(id: number): Promise<object> {
+    try {
+      const type = (await this.registry.getSchema(id)) as unknown as avro.Type;
+      return type.schema({ exportAttrs: true }) as object;
+    } catch (error) {
+      throw classifyRegistryError(`reading schema id ${id}`, error);
+    }
+  }
+}
+
+/** Registry failures: unreachable, timed out or 5xx is retriable; a refusal (4xx, incompatible schema) is not. */
+function classifyRegistryError(action: string, error: unknown): TributaryError {
+  if (error instanceof TributaryError) return error;
+  const status = (error as { status?: number }).status;
+  const message = error instanceof Error ? error.message : String(error);
+  const unreachable = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|socket hang up|timeout/i.test(message);
+  if (unreachable || (status !== undefined && (status >= 500 || status === 408 || status === 429))) {
+    return new TributaryError('REGISTRY_UNAVAILABLE', `${action}: ${message}`, { retriable: true, cause: error });
+  }
+  if (status === 404) {
+    return new TributaryError('DECODE_FAILED', `${action}: the registry has no such schema`, { cause: error });
+  }
+  return new TributaryError('REGISTRY_REJECTED', `${action}: ${message}`, { cause: error });
+}
