@@ -22,8 +22,7 @@ export default defineConfig({
           hookTimeout: 120_000,
           // The stack is shared and the machine small: one file at a time; suites isolate themselves by
           // random topic and database names.
-          pool: 'forks',
-          poolOptions: { forks: { singleFork: true } },
+          fileParallelism: false,
         },
       },
     ],
