@@ -28,3 +28,13 @@ function load(file: string): AvroRecord {
 export const MYSQL_SOURCE_SCHEMA = load('./source-mysql.avsc');
 export const POSTGRES_SOURCE_SCHEMA = load('./source-postgres.avsc');
 export const TRANSACTION_BLOCK_SCHEMA = load('./transaction-block.avsc');
+export const SCHEMA_CHANGE_SCHEMA = load('./schema-change.avsc');
+export const HEARTBEAT_SCHEMA = load('./heartbeat.avsc');
+export const TRANSACTION_METADATA_SCHEMA = load('./transaction-metadata.avsc');
+/** Debezium keys heartbeats by the server name. */
+export const HEARTBEAT_KEY_SCHEMA: AvroRecord = {
+  type: 'record',
+  name: 'ServerNameKey',
+  namespace: 'io.debezium.connector.common',
+  fields: [{ name: 'serverName', type: 'string' }],
+};

@@ -11,6 +11,10 @@ export const ERROR_CODES = {
   KAFKA_UNAVAILABLE: 'The Kafka cluster could not be reached or a request to it timed out.',
   KAFKA_REJECTED: 'Kafka refused a request for a reason that retrying cannot fix (authorization, bad topic).',
   DECODE_FAILED: 'A Kafka message is not in the Confluent Avro wire format or does not match its schema.',
+  SOURCE_UNAVAILABLE: 'The source database could not be reached or dropped the connection.',
+  SOURCE_REJECTED: 'The source database refused a request (access denied, missing privilege, bad statement).',
+  PREFLIGHT_FAILED: 'The source database is not set up for capture; the message lists each setting and its fix.',
+  POSITION_LOST: 'The stored position is gone from the source (binlog purged, slot dropped): a new snapshot is needed.',
   INTERNAL: 'An error nobody classified: a bug, reported with its stack and never retried.',
 } as const;
 

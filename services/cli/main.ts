@@ -7,6 +7,7 @@ import { loadConfig } from '#config/load.ts';
 import { createKafka } from '#kafka/client.ts';
 import { AvroSerde } from '#kafka/serde.ts';
 import { tailTopic } from '#kafka/tail.ts';
+import { runCapture } from '#capture/service.ts';
 
 const configOption = () =>
   new Option('-c, --config <file>', 'the configuration file').env('TRIBUTARY_CONFIG').default('tributary.yaml');
@@ -47,6 +48,20 @@ program
       },
       (message) => process.stdout.write(`${stringifyExact(message)}\n`),
     );
+  });
+
+program
+  .command('capture')
+  .description('run one source from tributary.yaml: snapshot, then stream its changes into Kafka (exactly once)')
+  .argument('<source>', 'the source name')
+  .addOption(configOption())
+  .action(async (source: string, options: { config: string }) => {
+    const settings = loadConfig(options.config);
+    const abort = new AbortController();
+    // SIGTERM and Ctrl-C finish the transaction in flight, commit it with its offset, and exit.
+    process.once('SIGINT', () => abort.abort());
+    process.once('SIGTERM', () => abort.abort());
+    await runCapture(settings, source, abort.signal);
   });
 
 try {

@@ -6,7 +6,7 @@
 
 export const MASK = '***';
 
-const SECRET_KEY = /pass(word|wd)?$|secret|token|api_?key/i;
+const SECRET_KEY = /pass(word|wd)?$|secret|token|api_?key|salt/i;
 const MIN_SECRET_LENGTH = 3;
 
 /**

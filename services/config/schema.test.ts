@@ -29,12 +29,18 @@ describe('valid configuration', () => {
       snapshot: 'initial',
       tombstones: true,
       heartbeatIntervalMs: 10000,
+      snapshotChunkSize: 5000,
+      transactionMetadata: false,
+      columns: { exclude: [], mask: [], maskSalt: '' },
     });
     expect(billing).toMatchObject({
       type: 'postgres',
       connection: { host: '127.0.0.1', port: 15432, user: 'tributary', password: 'tributary', database: 'billing' },
       snapshot: 'when_needed',
       heartbeatIntervalMs: 5000,
+      snapshotChunkSize: 5000,
+      transactionMetadata: false,
+      columns: { exclude: [], mask: [], maskSalt: '' },
       exclude: [],
     });
 
@@ -71,6 +77,9 @@ describe('valid configuration', () => {
       snapshot: 'initial',
       tombstones: true,
       heartbeatIntervalMs: 10000,
+      snapshotChunkSize: 5000,
+      transactionMetadata: false,
+      columns: { exclude: [], mask: [], maskSalt: '' },
     });
   });
 

@@ -116,6 +116,25 @@ const sourceCommon = {
   heartbeatIntervalMs: integer(0)
     .default(10_000)
     .describe('Milliseconds between heartbeat events that keep offsets moving on quiet tables; 0 disables.'),
+  snapshotChunkSize: integer(1)
+    .default(5_000)
+    .describe('Rows per snapshot chunk: one keyset-paginated query, and the unit an interrupted snapshot resumes from.'),
+  transactionMetadata: flag()
+    .default(false)
+    .describe('Also write BEGIN and END records of each source transaction to <topicPrefix>.transactions.'),
+  columns: strictObject({
+    exclude: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Columns left out of events, as db.table.column patterns with * and ? wildcards.'),
+    mask: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Columns replaced by the hex SHA-256 of salt + value, as db.table.column patterns.'),
+    maskSalt: z.string().default('').describe('Salt of the mask hash; keep it secret so masked values cannot be guessed.'),
+  })
+    .default({ exclude: [], mask: [], maskSalt: '' })
+    .describe('Per-column exclusion and masking.'),
 };
 
 export const MysqlSourceConfigSchema = strictObject({

@@ -1,4 +1,4 @@
-import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Message, type Producer, type Transaction } from 'kafkajs';
 import { classifyKafkaError } from './errors.ts';
 
 export interface TopicMessages {
@@ -6,10 +6,16 @@ export interface TopicMessages {
   messages: Message[];
 }
 
+/** An open Kafka transaction: batches sent to it stay invisible to read_committed consumers until `commit`. */
+export interface OpenTransaction {
+  send(batches: TopicMessages[]): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
 /**
- * An idempotent, transactional producer: everything passed to one `commit` call becomes visible to
- * read_committed consumers together, or not at all. One transactional id per capture, so a restarted capture
- * fences its previous incarnation's open transaction.
+ * An idempotent, transactional producer. One transactional id per capture, so a restarted capture fences its
+ * previous incarnation and aborts whatever transaction that one left open.
  */
 export class TransactionalProducer {
   private constructor(private readonly producer: Producer, readonly transactionalId: string) {}
@@ -31,23 +37,53 @@ export class TransactionalProducer {
     return new TransactionalProducer(producer, transactionalId);
   }
 
+  /** Opens a transaction to which any number of batches can be sent before it commits: memory stays bounded. */
+  async begin(): Promise<OpenTransaction> {
+    let transaction: Transaction;
+    try {
+      transaction = await this.producer.transaction();
+    } catch (error) {
+      throw classifyKafkaError('beginning a Kafka transaction', error);
+    }
+    return {
+      send: async (batches) => {
+        if (batches.length === 0) return;
+        try {
+          await transaction.sendBatch({ topicMessages: batches });
+        } catch (error) {
+          throw classifyKafkaError(`producing ${batches.length} topic batches`, error);
+        }
+      },
+      commit: async () => {
+        try {
+          // Invariant: nothing of this transaction is visible to read_committed consumers until this returns.
+          await transaction.commit();
+        } catch (error) {
+          throw classifyKafkaError('committing a Kafka transaction', error);
+        }
+      },
+      abort: async () => {
+        await transaction.abort().catch(() => undefined);
+      },
+    };
+  }
+
   /** Sends all batches in one transaction and commits it; on any failure the transaction is aborted. */
   async commit(batches: TopicMessages[]): Promise<void> {
-    const transaction = await this.producer.transaction();
+    const transaction = await this.begin();
     try {
-      await transaction.sendBatch({ topicMessages: batches });
-      // Invariant: nothing of this transaction is visible to read_committed consumers until this commit returns.
+      await transaction.send(batches);
       await transaction.commit();
     } catch (error) {
-      await transaction.abort().catch(() => undefined);
-      throw classifyKafkaError(`producing a transaction of ${batches.length} topic batches`, error);
+      await transaction.abort();
+      throw error;
     }
   }
 
   /** Sends all batches in one transaction and aborts it: for tests of what read_committed consumers never see. */
   async abort(batches: TopicMessages[]): Promise<void> {
-    const transaction = await this.producer.transaction();
-    await transaction.sendBatch({ topicMessages: batches });
+    const transaction = await this.begin();
+    await transaction.send(batches);
     await transaction.abort();
   }
 

@@ -1,0 +1,36 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { TributaryError, withAction } from './errors.ts';
+import type { Logger } from './log.ts';
+
+export interface RetryOptions {
+  signal?: AbortSignal;
+  log?: Logger;
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+  /** Give up after this many attempts; unbounded by default, as an outage may last. */
+  maxAttempts?: number;
+}
+
+/**
+ * The one retry loop of the project. Runs `work` until it succeeds; a retriable TributaryError is logged once
+ * per attempt with the action that failed and retried after an exponential delay with full jitter; anything
+ * else is thrown at once, wrapped with the action.
+ */
+export async function retry<T>(action: string, work: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
+  const initial = options.initialDelayMs ?? 250;
+  const max = options.maxDelayMs ?? 30_000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work(attempt);
+    } catch (error) {
+      const retriable = error instanceof TributaryError && error.retriable;
+      if (!retriable || options.signal?.aborted || attempt >= (options.maxAttempts ?? Infinity)) {
+        throw withAction(action, error);
+      }
+      const wait = Math.round(Math.random() * Math.min(max, initial * 2 ** (attempt - 1)));
+      options.log?.warn({ action, attempt, retryInMs: wait, code: error.code, err: error.message }, `${action} failed; retrying`);
+      await delay(wait, undefined, options.signal ? { signal: options.signal } : undefined).catch(() => undefined);
+      if (options.signal?.aborted) throw withAction(action, error);
+    }
+  }
+}

@@ -1,0 +1,47 @@
+import type { ChangeEvent } from './change-event.ts';
+import type { TableSchema } from './table-schema.ts';
+
+/**
+ * Where a source resumes: an opaque JSON value that only the source that wrote it interprets. The capture
+ * runner stores it in the offsets topic in the same Kafka transaction as the events it covers.
+ */
+export type SourceOffset = { [key: string]: SourceOffsetValue };
+export type SourceOffsetValue = string | number | boolean | null | SourceOffsetValue[] | SourceOffset;
+
+/** What a source hands the capture runner, in source order. */
+export type SourceItem =
+  /** One row change, with the table schema it must be encoded with (the schema current when it was written). */
+  | { kind: 'event'; event: ChangeEvent; table: TableSchema }
+  /**
+   * A boundary: every item before it is complete (a source transaction committed, a snapshot chunk read), and
+   * `offset` resumes right after it. Only here may the runner commit its Kafka transaction.
+   */
+  | { kind: 'commit'; offset: SourceOffset; transactionId?: string }
+  /** A DDL statement changed a table; `table` is its new schema, or null when it was dropped. */
+  | { kind: 'schema-change'; namespace: string; tableName: string; table: TableSchema | null; ddl: string; position: string; tsMs: number }
+  /** The source is idle but alive; the offset may move so that positions advance. */
+  | { kind: 'heartbeat'; offset: SourceOffset };
+
+/** Progress of a snapshot, per table, for logs and the status API. */
+export interface SnapshotProgress {
+  table: string;
+  rowsDone: number;
+  rowsEstimated: number;
+  rowsPerSecond: number;
+  done: boolean;
+}
+
+/**
+ * A source: connect, then one pass of items from `offset` (null: nothing stored, start per the snapshot mode).
+ * The iterable is pull-based: the source reads no further than the runner consumes, so memory stays bounded.
+ */
+export interface Source {
+  /** Checks that the server is set up for capture; throws a fatal error listing every failed check. */
+  preflight(): Promise<void>;
+  items(offset: SourceOffset | null, signal: AbortSignal): AsyncIterable<SourceItem>;
+  /** Table schemas known at `offset`, restored from the schema history before `items` resumes there. */
+  restoreSchemas(tables: TableSchema[]): void;
+  snapshotProgress(): SnapshotProgress[];
+  /** Safe to call more than once. */
+  close(): Promise<void>;
+}

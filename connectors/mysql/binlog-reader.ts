@@ -1,0 +1,81 @@
+import ZongJi, { type ZongJiEvent } from '@vlasky/zongji';
+import { BoundedQueue } from '#core/bounded-queue.ts';
+import { classifyMySqlError, mySqlOptions, type MySqlConnectionConfig } from './connection.ts';
+import type { BinlogCoordinates } from './position.ts';
+
+export interface BinlogItem {
+  event: ZongJiEvent;
+  /**
+   * The safe resume point when this event was delivered: inside a transaction it stays at the transaction's
+   * start; at the commit marker it is the position just after the commit (zongji keeps it so).
+   */
+  resume: BinlogCoordinates;
+}
+
+export interface BinlogReaderOptions {
+  connection: MySqlConnectionConfig;
+  /** The replica server id this reader registers with; unique among the server's replicas. */
+  serverId: number;
+  from: BinlogCoordinates;
+  /** Bytes of decoded events buffered before the socket is paused. */
+  maxQueueBytes: number;
+}
+
+const EVENTS = [
+  'rotate',
+  'tablemap',
+  'writerows',
+  'updaterows',
+  'deleterows',
+  'query',
+  'xid',
+  'gtid',
+  'mariadbgtid',
+  'heartbeat',
+];
+
+/**
+ * The binlog as a bounded pull stream. zongji pushes decoded events; past `maxQueueBytes` the replication
+ * socket is paused until the consumer has drained half, so a huge transaction or a slow Kafka never grows memory.
+ */
+export function readBinlog(options: BinlogReaderOptions, signal: AbortSignal): AsyncIterable<BinlogItem> {
+  const zongji = new ZongJi(mySqlOptions(options.connection));
+  const queue = new BoundedQueue<BinlogItem>(options.maxQueueBytes, {
+    pause: () => zongji.connection?.pause(),
+    resume: () => zongji.connection?.resume(),
+  });
+  zongji.on('binlog', (event: ZongJiEvent) => {
+    const resume = {
+      file: zongji.options.filename ?? options.from.file,
+      pos: String(zongji.options.position ?? options.from.pos),
+      gtids: zongji.gtidSet ?? '',
+    };
+    // Decoded rows take several times their binlog size in memory; the estimate only needs to be proportional.
+    queue.push({ event, resume }, 256 + (event.size || 0) * 4);
+  });
+  zongji.on('error', (error: unknown) => {
+    queue.fail(classifyMySqlError(`reading the binlog from ${options.from.file}:${options.from.pos}`, error));
+    zongji.stop();
+  });
+  zongji.on('stopped', () => queue.end());
+  const stop = () => zongji.stop();
+  signal.addEventListener('abort', stop, { once: true });
+
+  zongji.start({
+    serverId: options.serverId,
+    filename: options.from.file,
+    position: Number(options.from.pos),
+    includeEvents: EVENTS,
+  });
+
+  return {
+    [Symbol.asyncIterator]: () => ({
+      next: () => queue.next(),
+      return: async () => {
+        signal.removeEventListener('abort', stop);
+        zongji.stop();
+        return { value: undefined, done: true };
+      },
+    }),
+  };
+}

@@ -1,0 +1,418 @@
+import mysql from 'mysql2/promise';
+import type { ZongJiEvent, ZongJiTableMapEntry } from '@vlasky/zongji';
+import type { ChangeEvent, Row, SourceInfo } from '#core/change-event.ts';
+import type { ColumnValue } from '#core/column-type.ts';
+import { TributaryError } from '#core/errors.ts';
+import type { SnapshotProgress, Source, SourceItem, SourceOffset, SourceOffsetValue } from '#core/source.ts';
+import { tableFilter } from '#core/table-filter.ts';
+import { qualifiedName, type TableSchema } from '#core/table-schema.ts';
+import { binlogTableSchema, type BinlogTableMapEvent } from './binlog-columns.ts';
+import { readBinlog, type BinlogItem } from './binlog-reader.ts';
+import { classifyMySqlError, mySqlOptions, type MySqlConnectionConfig } from './connection.ts';
+import { tablesChangedBy } from './ddl.ts';
+import { decodeKey, encodeKey } from './key-codec.ts';
+import { eventPosition, type BinlogCoordinates } from './position.ts';
+import { detectFlavor, preflight } from './preflight.ts';
+import { readTableSchema, readTableSchemas } from './schema-reader.ts';
+import { estimateRows, openConsistentSnapshot, readTableChunks } from './snapshot.ts';
+import { rowFromMySql } from './values.ts';
+
+export type SnapshotMode = 'initial' | 'never' | 'when_needed' | 'schema_only';
+
+export interface MySqlSourceSettings {
+  name: string;
+  connection: MySqlConnectionConfig;
+  serverId: number;
+  include: string[];
+  exclude: string[];
+  snapshot: SnapshotMode;
+  snapshotChunkSize: number;
+  /** Bytes of decoded binlog events buffered before the replication socket is paused. */
+  maxQueueBytes: number;
+}
+
+/** What this source stores as its offset: where streaming resumes, and how far a running snapshot got. */
+interface MySqlOffset {
+  binlog: BinlogCoordinates;
+  snapshot?: { completed: string[]; table: string | null; lastKey: SourceOffsetValue[] | null };
+}
+
+type Connection = mysql.Connection;
+
+/**
+ * A MySQL or MariaDB source: a consistent snapshot read in primary-key chunks, then the binlog from exactly
+ * the snapshot's coordinates. Items are pulled, so neither side reads further than Kafka has taken.
+ */
+export class MySqlSource implements Source {
+  private readonly included: (namespace: string, table: string) => boolean;
+  private readonly schemas = new Map<string, TableSchema>();
+  private readonly progress = new Map<string, SnapshotProgress>();
+  private readonly connections = new Set<Connection>();
+  /** The latest TABLE_MAP event per table id: it carries the column names and key of the rows that follow. */
+  private readonly tableMaps = new Map<number, BinlogTableMapEvent>();
+
+  constructor(private readonly settings: MySqlSourceSettings) {
+    this.included = tableFilter(settings.include, settings.exclude);
+  }
+
+  private async connect(action: string): Promise<Connection> {
+    try {
+      const connection = await mysql.createConnection(mySqlOptions(this.settings.connection));
+      this.connections.add(connection);
+      return connection;
+    } catch (error) {
+      throw classifyMySqlError(action, error);
+    }
+  }
+
+  private async release(connection: Connection): Promise<void> {
+    this.connections.delete(connection);
+    await connection.end().catch(() => connection.destroy());
+  }
+
+  async preflight(): Promise<void> {
+    const connection = await this.connect(`connecting to source "${this.settings.name}" for preflight checks`);
+    try {
+      await preflight(connection, { snapshot: this.settings.snapshot });
+    } finally {
+      await this.release(connection);
+    }
+  }
+
+  restoreSchemas(tables: TableSchema[]): void {
+    for (const table of tables) this.schemas.set(qualifiedName(table), table);
+  }
+
+  snapshotProgress(): SnapshotProgress[] {
+    return [...this.progress.values()];
+  }
+
+  async *items(stored: SourceOffset | null, signal: AbortSignal): AsyncGenerator<SourceItem> {
+    let offset = stored as unknown as MySqlOffset | null;
+    if (offset && !offset.snapshot && !(await this.binlogAvailable(offset.binlog))) {
+      if (this.settings.snapshot !== 'when_needed') {
+        const { file, pos, gtids } = offset.binlog;
+        throw new TributaryError(
+          'POSITION_LOST',
+          `source "${this.settings.name}" must resume at binlog ${file}:${pos}${gtids ? ` (GTIDs ${gtids})` : ''}, but the server ` +
+            'has purged that file: set snapshot: when_needed to take a new snapshot, or raise binlog_expire_logs_seconds ' +
+            'so that the binlog outlives capture downtime',
+        );
+      }
+      offset = null; // when_needed: the position is gone, so take a new snapshot
+    }
+    if (!offset) {
+      if (this.settings.snapshot === 'never') {
+        const binlog = await this.currentCoordinates();
+        offset = { binlog };
+        yield { kind: 'commit', offset: toOffset(offset) };
+      } else {
+        offset = { binlog: { file: '', pos: '0', gtids: '' }, snapshot: { completed: [], table: null, lastKey: null } };
+      }
+    }
+    if (offset.snapshot) offset = yield* this.snapshot(offset, signal);
+    if (signal.aborted) return;
+    yield* this.stream(offset.binlog, signal);
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Snapshot
+
+  private async *snapshot(offset: MySqlOffset, signal: AbortSignal): AsyncGenerator<SourceItem, MySqlOffset> {
+    const connection = await this.connect(`opening the snapshot connection of source "${this.settings.name}"`);
+    try {
+      const flavor = await detectFlavor(connection);
+      const coordinates = await openConsistentSnapshot(connection, flavor);
+      // A resumed snapshot keeps streaming from where the first attempt began: the rows it already published
+      // are older than this new snapshot, and only the binlog since then brings them up to date.
+      const binlog = offset.binlog.file === '' ? coordinates : offset.binlog;
+      const snapshot = offset.snapshot ?? { completed: [], table: null, lastKey: null };
+      const position = eventPosition(coordinates.file, coordinates.pos, 0);
+      const tables = (await readTableSchemas(connection, this.included)).sort((a: TableSchema, b: TableSchema) =>
+        qualifiedName(a) < qualifiedName(b) ? -1 : 1,
+      );
+      for (const table of tables) {
+        const name = qualifiedName(table);
+        this.schemas.set(name, table);
+        yield { kind: 'schema-change', namespace: table.namespace, tableName: table.table, table, ddl: '', position, tsMs: Date.now() };
+      }
+      yield { kind: 'commit', offset: toOffset({ binlog, snapshot }) };
+
+      if (this.settings.snapshot !== 'schema_only') {
+        for (const table of tables) {
+          const name = qualifiedName(table);
+          if (snapshot.completed.includes(name)) continue;
+          const afterKey = snapshot.table === name && snapshot.lastKey ? decodeKey(snapshot.lastKey) : null;
+          yield* this.snapshotTable(connection, table, afterKey, { binlog, snapshot, position }, signal);
+          if (signal.aborted) return { binlog, snapshot };
+          snapshot.completed = [...snapshot.completed, name];
+          snapshot.table = null;
+          snapshot.lastKey = null;
+          yield { kind: 'commit', offset: toOffset({ binlog, snapshot }) };
+        }
+      }
+      await connection.query('COMMIT');
+      const done: MySqlOffset = { binlog };
+      yield { kind: 'commit', offset: toOffset(done) };
+      return done;
+    } finally {
+      await this.release(connection);
+    }
+  }
+
+  private async *snapshotTable(
+    connection: Connection,
+    table: TableSchema,
+    afterKey: ColumnValue[] | null,
+    at: { binlog: BinlogCoordinates; snapshot: NonNullable<MySqlOffset['snapshot']>; position: string },
+    signal: AbortSignal,
+  ): AsyncGenerator<SourceItem> {
+    const name = qualifiedName(table);
+    const started = Date.now();
+    const progress: SnapshotProgress = {
+      table: name,
+      rowsDone: 0,
+      rowsEstimated: await estimateRows(connection, table),
+      rowsPerSecond: 0,
+      done: false,
+    };
+    this.progress.set(name, progress);
+    for await (const chunk of readTableChunks(connection, table, { chunkSize: this.settings.snapshotChunkSize, afterKey, signal })) {
+      for (const row of chunk.rows) {
+        yield { kind: 'event', table, event: this.event('r', null, row, table, this.snapshotSource(table, at.position)) };
+      }
+      progress.rowsDone += chunk.rows.length;
+      progress.rowsPerSecond = Math.round((progress.rowsDone * 1000) / Math.max(1, Date.now() - started));
+      // A table without a primary key cannot resume mid-way: its chunks carry no key, so it restarts whole.
+      const lastKey = chunk.lastKey.length > 0 ? encodeKey(chunk.lastKey) : null;
+      at.snapshot.table = lastKey ? name : null;
+      at.snapshot.lastKey = lastKey;
+      yield { kind: 'commit', offset: toOffset({ binlog: at.binlog, snapshot: at.snapshot }) };
+      if (signal.aborted) return;
+    }
+    progress.done = true;
+  }
+
+  private snapshotSource(table: TableSchema, position: string): SourceInfo {
+    return {
+      connector: 'mysql',
+      name: this.settings.name,
+      db: table.namespace,
+      table: table.table,
+      tsMs: Date.now(),
+      snapshot: 'true',
+      position,
+    };
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Streaming
+
+  private async *stream(from: BinlogCoordinates, signal: AbortSignal): AsyncGenerator<SourceItem> {
+    const control = await this.connect(`connecting to source "${this.settings.name}" to read table schemas`);
+    const binlog = readBinlog(
+      { connection: this.settings.connection, serverId: this.settings.serverId, from, maxQueueBytes: this.settings.maxQueueBytes },
+      signal,
+    );
+    let inTransaction = false;
+    let order = 0;
+    const perTable = new Map<string, number>();
+    try {
+      for await (const item of binlog) {
+        const { event } = item;
+        switch (event.getEventName()) {
+          case 'mariadbgtid':
+            inTransaction = !event.standalone && !event.isDdl;
+            order = 0;
+            perTable.clear();
+            break;
+          case 'tablemap':
+            this.tableMaps.set(event.tableId ?? -1, event as unknown as BinlogTableMapEvent);
+            break;
+          case 'gtid':
+            order = 0;
+            perTable.clear();
+            break;
+          case 'writerows':
+          case 'updaterows':
+          case 'deleterows':
+            inTransaction = true;
+            for (const out of this.rowEvents(item, () => ++order, perTable)) yield out;
+            break;
+          case 'xid':
+            inTransaction = false;
+            yield { kind: 'commit', offset: toOffset({ binlog: item.resume }), ...(event.gtid ? { transactionId: event.gtid } : {}) };
+            break;
+          case 'query': {
+            const query = (event.query ?? '').trim();
+            if (/^BEGIN$/i.test(query)) {
+              inTransaction = true;
+              order = 0;
+              perTable.clear();
+            } else if (/^COMMIT$/i.test(query)) {
+              inTransaction = false;
+              yield { kind: 'commit', offset: toOffset({ binlog: item.resume }), ...(event.gtid ? { transactionId: event.gtid } : {}) };
+            } else if (!inTransaction) {
+              yield* this.ddl(control, item, query);
+              yield { kind: 'commit', offset: toOffset({ binlog: item.resume }) };
+            }
+            break;
+          }
+          case 'heartbeat':
+            if (!inTransaction) yield { kind: 'heartbeat', offset: toOffset({ binlog: item.resume }) };
+            break;
+          default:
+            break;
+        }
+      }
+    } finally {
+      await this.release(control);
+    }
+  }
+
+  private *rowEvents(item: BinlogItem, nextOrder: () => number, perTable: Map<string, number>): Generator<SourceItem> {
+    const { event, resume } = item;
+    const entry = event.tableMap?.[event.tableId ?? -1];
+    if (!entry || !this.included(entry.parentSchema, entry.tableName)) return;
+    const { table, changed } = this.schemaFor(entry, this.tableMaps.get(event.tableId ?? -1));
+    const name = qualifiedName(table);
+    if (changed) {
+      yield { kind: 'schema-change', namespace: table.namespace, tableName: table.table, table, ddl: '', position: resume.pos, tsMs: event.timestamp };
+    }
+    const op = event.getEventName() === 'writerows' ? 'c' : event.getEventName() === 'updaterows' ? 'u' : 'd';
+    for (const raw of event.rows ?? []) {
+      const total = nextOrder();
+      const collection = (perTable.get(name) ?? 0) + 1;
+      perTable.set(name, collection);
+      const source: SourceInfo = {
+        connector: 'mysql',
+        name: this.settings.name,
+        db: table.namespace,
+        table: table.table,
+        tsMs: event.timestamp,
+        snapshot: 'false',
+        // MariaDB writes no position on events inside a transaction; the transaction's start and the event's
+        // order inside it identify and order it just as well.
+        position: eventPosition(resume.file, resume.pos, total),
+        ...(event.gtid ? { gtid: event.gtid } : {}),
+        file: resume.file,
+        pos: BigInt(resume.pos),
+        row: total,
+      };
+      const transaction = { id: event.gtid ?? `${resume.file}:${resume.pos}`, totalOrder: total, dataCollectionOrder: collection };
+      const before = op === 'c' ? null : rowFromMySql(table.columns, (op === 'u' ? raw.before : raw) as Record<string, unknown>);
+      const after = op === 'd' ? null : rowFromMySql(table.columns, (op === 'u' ? raw.after : raw) as Record<string, unknown>);
+      yield { kind: 'event', table, event: { ...this.event(op, before, after, table, source), transaction } };
+    }
+  }
+
+  /**
+   * The schema to decode a row event with. The schema history (from the snapshot and DDL) is richer than the
+   * binlog's own column metadata (MariaDB JSON, exact declared types), so it wins while its column names match
+   * the event's; when they differ the history is behind or ahead of this event, and the binlog's metadata,
+   * written with the event itself, is the truth.
+   */
+  private schemaFor(entry: ZongJiTableMapEntry, tableMap: BinlogTableMapEvent | undefined): { table: TableSchema; changed: boolean } {
+    const name = `${entry.parentSchema}.${entry.tableName}`;
+    const known = this.schemas.get(name);
+    const fromBinlog = tableMap ? binlogTableSchema(entry.parentSchema, entry.tableName, tableMap) : null;
+    if (known && (!fromBinlog || sameColumns(known, fromBinlog))) return { table: known, changed: false };
+    if (!fromBinlog) {
+      throw new TributaryError(
+        'SCHEMA_UNSUPPORTED',
+        `the binlog has no column names for ${name} and no schema history covers it: set binlog_row_metadata=FULL on the server`,
+      );
+    }
+    const table = known ? { ...fromBinlog, primaryKey: fromBinlog.primaryKey.length > 0 ? fromBinlog.primaryKey : known.primaryKey } : fromBinlog;
+    this.schemas.set(name, table);
+    return { table, changed: true };
+  }
+
+  private async *ddl(control: Connection, item: BinlogItem, query: string): AsyncGenerator<SourceItem> {
+    const changes = tablesChangedBy(query, item.event.schema ?? '');
+    if (!changes) return;
+    const position = eventPosition(item.resume.file, item.resume.pos, 0);
+    for (const change of changes) {
+      const targets = [{ namespace: change.namespace, table: change.table }];
+      if (change.to) targets.push(change.to);
+      for (const target of targets) {
+        if (!this.included(target.namespace, target.table)) continue;
+        const name = `${target.namespace}.${target.table}`;
+        if (change.kind === 'truncate') {
+          const table = this.schemas.get(name);
+          if (table) {
+            const source: SourceInfo = {
+              connector: 'mysql', name: this.settings.name, db: target.namespace, table: target.table,
+              tsMs: item.event.timestamp, snapshot: 'false', position, file: item.resume.file, pos: BigInt(item.resume.pos), row: 0,
+              ...(item.event.gtid ? { gtid: item.event.gtid } : {}),
+            };
+            yield { kind: 'event', table, event: this.event('t', null, null, table, source) };
+          }
+          continue;
+        }
+        const gone = change.kind === 'drop' || (change.to !== undefined && target === targets[0]);
+        const table = gone ? null : await this.readSchema(control, target.namespace, target.table);
+        if (table) this.schemas.set(name, table);
+        else this.schemas.delete(name);
+        yield { kind: 'schema-change', namespace: target.namespace, tableName: target.table, table, ddl: query, position, tsMs: item.event.timestamp };
+      }
+    }
+  }
+
+  private async readSchema(control: Connection, namespace: string, table: string): Promise<TableSchema | null> {
+    try {
+      return await readTableSchema(control, namespace, table);
+    } catch (error) {
+      throw classifyMySqlError(`reading the schema of ${namespace}.${table} after a DDL statement`, error);
+    }
+  }
+
+  private event(op: ChangeEvent['op'], before: Row | null, after: Row | null, _table: TableSchema, source: SourceInfo): ChangeEvent {
+    return { op, before, after, source, tsMs: Date.now() } as ChangeEvent;
+  }
+
+  private async binlogAvailable(binlog: BinlogCoordinates): Promise<boolean> {
+    const connection = await this.connect(`listing the binlogs of source "${this.settings.name}"`);
+    try {
+      const [rows] = await connection.query('SHOW BINARY LOGS');
+      return (rows as Array<{ Log_name: string }>).some((row) => row.Log_name === binlog.file);
+    } catch (error) {
+      throw classifyMySqlError(`listing the binlogs of source "${this.settings.name}"`, error);
+    } finally {
+      await this.release(connection);
+    }
+  }
+
+  private async currentCoordinates(): Promise<BinlogCoordinates> {
+    const connection = await this.connect(`reading the binlog position of source "${this.settings.name}"`);
+    try {
+      const [rows] = await connection.query('SHOW MASTER STATUS');
+      const row = (rows as Array<{ File: string; Position: number | string; Executed_Gtid_Set?: string }>)[0];
+      if (!row) throw new TributaryError('PREFLIGHT_FAILED', 'SHOW MASTER STATUS returned nothing: the binlog is off (set log_bin)');
+      let gtids = row.Executed_Gtid_Set ?? '';
+      if (!gtids) {
+        const [pos] = await connection.query('SELECT @@GLOBAL.gtid_binlog_pos AS gtids');
+        gtids = String((pos as Array<{ gtids: string | null }>)[0]?.gtids ?? '');
+      }
+      return { file: row.File, pos: String(row.Position), gtids };
+    } catch (error) {
+      throw classifyMySqlError(`reading the binlog position of source "${this.settings.name}"`, error);
+    } finally {
+      await this.release(connection);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.connections].map((c) => this.release(c)));
+  }
+}
+
+function sameColumns(a: TableSchema, b: TableSchema): boolean {
+  return a.columns.length === b.columns.length && a.columns.every((c, i) => c.name === b.columns[i]?.name);
+}
+
+function toOffset(offset: MySqlOffset): SourceOffset {
+  return JSON.parse(JSON.stringify(offset)) as SourceOffset;
+}
+
+export type { ZongJiEvent };

@@ -1,0 +1,33 @@
+import type { Source } from '#core/source.ts';
+import type { MysqlSourceConfig, SourceConfig } from '#config/schema.ts';
+import { MySqlSource } from '#mysql/source.ts';
+import type { Connector } from '#schemas/table-avro.ts';
+
+/** A source connector: how to build its Source from its validated config. One line per type below. */
+export interface SourceConnector {
+  /** The `connector` Debezium would name in `source.connector`. */
+  connector: Connector;
+  create(config: SourceConfig): Source;
+}
+
+const mySql: SourceConnector = {
+  connector: 'mysql',
+  create: (source) => {
+    const config = source as MysqlSourceConfig;
+    return new MySqlSource({
+      name: config.name,
+      connection: config.connection,
+      serverId: config.serverId,
+      include: config.include,
+      exclude: config.exclude,
+      snapshot: config.snapshot,
+      snapshotChunkSize: config.snapshotChunkSize,
+      maxQueueBytes: 64 * 1024 * 1024,
+    });
+  },
+};
+
+export const SOURCES: Partial<Record<SourceConfig['type'], SourceConnector>> = {
+  mysql: mySql,
+  mariadb: mySql,
+};

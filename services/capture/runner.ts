@@ -1,0 +1,280 @@
+import type { Kafka, Message } from 'kafkajs';
+import type { ChangeEvent } from '#core/change-event.ts';
+import { ColumnPolicy, type ColumnPolicyConfig } from '#core/column-policy.ts';
+import type { Logger } from '#core/log.ts';
+import type { Source, SourceItem, SourceOffset } from '#core/source.ts';
+import type { TableSchema } from '#core/table-schema.ts';
+import { ensureTopics } from '#kafka/admin.ts';
+import { EventEncoder } from '#kafka/event-codec.ts';
+import { TransactionalProducer, type OpenTransaction } from '#kafka/producer.ts';
+import type { AvroSerde } from '#kafka/serde.ts';
+import {
+  HEARTBEAT_KEY_SCHEMA,
+  HEARTBEAT_SCHEMA,
+  SCHEMA_CHANGE_SCHEMA,
+  TRANSACTION_METADATA_SCHEMA,
+} from '#schemas/avro-schema.ts';
+import { buildTableAvro, type Connector, type TableAvro } from '#schemas/table-avro.ts';
+import {
+  captureTopics,
+  ensureCaptureTopics,
+  historyMessage,
+  loadOffset,
+  loadSchemaHistory,
+  offsetMessage,
+  type CaptureTopics,
+} from './bookkeeping.ts';
+
+export interface CaptureSettings {
+  /** The source's name: transactional id, offsets key and `source.name` of its events. */
+  name: string;
+  connector: Connector;
+  topicPrefix: string;
+  partitions: number;
+  replicationFactor: number;
+  tombstones: boolean;
+  transactionMetadata: boolean;
+  /** Messages sent to the open Kafka transaction at once; bounds memory inside a large source transaction. */
+  sendBatchMessages: number;
+  /** Source transactions arriving within this time share one Kafka transaction. */
+  lingerMs: number;
+  /** A heartbeat message every this many milliseconds while idle; 0 disables. */
+  heartbeatIntervalMs: number;
+  columns: ColumnPolicyConfig;
+}
+
+/**
+ * Runs one source into Kafka with exactly-once publication: events, the schema history and the source offset
+ * are written in one Kafka transaction per group of source transactions, so a read_committed consumer sees
+ * each source transaction whole, once, and a restart resumes exactly after the last committed one.
+ */
+export class CaptureRunner {
+  private readonly topics: CaptureTopics;
+  private readonly encoder: EventEncoder;
+  private readonly tables = new Map<string, TableAvro>();
+  private readonly knownTopics = new Set<string>();
+
+  private transaction: OpenTransaction | null = null;
+  private pending = new Map<string, Message[]>();
+  private pendingCount = 0;
+  private boundary: SourceOffset | null = null;
+  private eventsSinceBoundary = 0;
+  private transactionStartedAt = 0;
+  private txEvents = new Map<string, number>();
+  private lastHeartbeat = Date.now();
+  private readonly policy: ColumnPolicy;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly serde: AvroSerde,
+    private readonly settings: CaptureSettings,
+    private readonly log: Logger,
+  ) {
+    this.topics = captureTopics(settings.topicPrefix);
+    this.encoder = new EventEncoder(serde);
+    this.policy = new ColumnPolicy(settings.columns);
+  }
+
+  async run(source: Source, signal: AbortSignal): Promise<void> {
+    await ensureCaptureTopics(this.kafka, this.topics, this.settings.replicationFactor);
+    // Connecting the transactional producer fences the previous incarnation and aborts its open transaction,
+    // so the offsets read next are final.
+    const producer = await TransactionalProducer.connect(this.kafka, `tributary-capture-${this.settings.name}`);
+    try {
+      const offset = await loadOffset(this.kafka, this.topics, this.settings.name);
+      source.restoreSchemas(await loadSchemaHistory(this.kafka, this.topics, this.settings.name));
+      this.log.info({ source: this.settings.name, offset }, offset ? 'resuming capture' : 'starting capture');
+      await this.pump(producer, source.items(offset, signal)[Symbol.asyncIterator](), signal);
+    } catch (error) {
+      await this.transaction?.abort();
+      throw error;
+    } finally {
+      this.transaction = null;
+      await producer.close().catch(() => undefined);
+    }
+  }
+
+  private async pump(producer: TransactionalProducer, items: AsyncIterator<SourceItem>, signal: AbortSignal): Promise<void> {
+    let next = items.next();
+    try {
+      for (;;) {
+        const result = await this.nextOrTimer(next);
+        if (result === 'linger') {
+          await this.commit(producer);
+          continue;
+        }
+        if (result === 'heartbeat') {
+          await this.heartbeat(producer);
+          continue;
+        }
+        if (result.done) break;
+        next = items.next();
+        await this.handle(producer, result.value);
+        if (signal.aborted && this.eventsSinceBoundary === 0) break;
+      }
+      if (this.boundary && this.eventsSinceBoundary === 0) await this.commit(producer);
+    } finally {
+      await items.return?.();
+    }
+  }
+
+  /**
+   * Waits for the next item; at a boundary, gives up waiting when the linger time is over (to commit what is
+   * pending) or a heartbeat is due, whichever comes first.
+   */
+  private async nextOrTimer(next: Promise<IteratorResult<SourceItem>>): Promise<IteratorResult<SourceItem> | 'linger' | 'heartbeat'> {
+    if (this.eventsSinceBoundary > 0) return next;
+    const now = Date.now();
+    const lingerAt = this.boundary ? this.transactionStartedAt + this.settings.lingerMs : Infinity;
+    const heartbeatAt = this.settings.heartbeatIntervalMs > 0 ? this.lastHeartbeat + this.settings.heartbeatIntervalMs : Infinity;
+    const at = Math.min(lingerAt, heartbeatAt);
+    if (at === Infinity) return next;
+    let timer: NodeJS.Timeout | undefined;
+    const fired = new Promise<'linger' | 'heartbeat'>((resolve) => {
+      timer = setTimeout(() => resolve(at === lingerAt ? 'linger' : 'heartbeat'), Math.max(0, at - now));
+    });
+    try {
+      return await Promise.race([next, fired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async handle(producer: TransactionalProducer, item: SourceItem): Promise<void> {
+    switch (item.kind) {
+      case 'event': {
+        const avro = await this.tableAvro(this.policy.schema(item.table));
+        const event = this.policy.event(item.table, item.event);
+        this.add(avro.topic, await this.encoder.encode(event, avro));
+        if (event.op === 'd' && this.settings.tombstones) {
+          const tombstone = await this.encoder.tombstone(event, avro);
+          if (tombstone) this.add(avro.topic, tombstone);
+        }
+        this.eventsSinceBoundary++;
+        this.countForTransaction(event);
+        if (this.pendingCount >= this.settings.sendBatchMessages) await this.sendPending(producer);
+        return;
+      }
+      case 'schema-change': {
+        if (item.table) await this.tableAvro(this.policy.schema(item.table));
+        this.add(this.topics.schemaHistory, historyMessage(this.settings.name, item.namespace, item.tableName, item.table));
+        const id = await this.serde.schemaId(`${this.topics.schemaChanges}-value`, SCHEMA_CHANGE_SCHEMA);
+        const value = await this.serde.encode(id, {
+          source: this.settings.name,
+          databaseName: item.namespace,
+          tableName: item.tableName,
+          ddl: item.ddl,
+          position: item.position,
+          ts_ms: BigInt(item.tsMs),
+          table: item.table ? JSON.stringify(item.table) : null,
+        });
+        this.add(this.topics.schemaChanges, { key: this.settings.name, value });
+        return;
+      }
+      case 'commit': {
+        this.boundary = item.offset;
+        this.eventsSinceBoundary = 0;
+        if (this.settings.transactionMetadata && item.transactionId && this.txEvents.size > 0) {
+          await this.addTransactionMetadata(item.transactionId);
+        }
+        this.txEvents.clear();
+        const full = this.pendingCount >= this.settings.sendBatchMessages;
+        if (full || Date.now() - this.transactionStartedAt >= this.settings.lingerMs) await this.commit(producer);
+        return;
+      }
+      case 'heartbeat':
+        this.boundary = item.offset;
+        this.eventsSinceBoundary = 0;
+        await this.heartbeat(producer);
+        return;
+    }
+  }
+
+  /** A heartbeat message, committed together with the current boundary's offset if there is one. */
+  private async heartbeat(producer: TransactionalProducer): Promise<void> {
+    const keyId = await this.serde.schemaId(`${this.topics.heartbeat}-key`, HEARTBEAT_KEY_SCHEMA);
+    const valueId = await this.serde.schemaId(`${this.topics.heartbeat}-value`, HEARTBEAT_SCHEMA);
+    this.add(this.topics.heartbeat, {
+      key: await this.serde.encode(keyId, { serverName: this.settings.name }),
+      value: await this.serde.encode(valueId, { ts_ms: BigInt(Date.now()) }),
+    });
+    this.lastHeartbeat = Date.now();
+    if (this.boundary) {
+      await this.commit(producer);
+    } else {
+      await this.sendPending(producer);
+      await this.transaction?.commit();
+      this.transaction = null;
+    }
+  }
+
+  private add(topic: string, message: Message): void {
+    const list = this.pending.get(topic);
+    if (list) list.push(message);
+    else this.pending.set(topic, [message]);
+    this.pendingCount++;
+  }
+
+  private async sendPending(producer: TransactionalProducer): Promise<void> {
+    if (this.pendingCount === 0) return;
+    this.transaction ??= await producer.begin();
+    const batches = [...this.pending].map(([topic, messages]) => ({ topic, messages }));
+    this.pending = new Map();
+    this.pendingCount = 0;
+    await this.transaction.send(batches);
+  }
+
+  /** Commits everything up to the last boundary, together with the offset that resumes after it. */
+  private async commit(producer: TransactionalProducer): Promise<void> {
+    if (!this.boundary) return;
+    this.add(this.topics.offsets, offsetMessage(this.settings.name, this.boundary));
+    await this.sendPending(producer);
+    // Invariant: the offset sent just above is in the same Kafka transaction as every event before the
+    // boundary, so it becomes durable exactly when they do, and never before.
+    await this.transaction?.commit();
+    this.transaction = null;
+    this.boundary = null;
+    this.transactionStartedAt = Date.now();
+  }
+
+  private async tableAvro(table: TableSchema): Promise<TableAvro> {
+    const key = JSON.stringify(table);
+    let avro = this.tables.get(key);
+    if (!avro) {
+      avro = buildTableAvro(table, { topicPrefix: this.settings.topicPrefix, connector: this.settings.connector });
+      if (!this.knownTopics.has(avro.topic)) {
+        if (table.primaryKey.length === 0) {
+          this.log.warn({ table: `${table.namespace}.${table.table}` }, 'table has no primary key: its events have a null key and go to one partition');
+        }
+        await ensureTopics(this.kafka, [
+          {
+            topic: avro.topic,
+            // Without a key, order holds only within one partition.
+            partitions: table.primaryKey.length === 0 ? 1 : this.settings.partitions,
+            replicationFactor: this.settings.replicationFactor,
+          },
+        ]);
+        this.knownTopics.add(avro.topic);
+      }
+      this.tables.set(key, avro);
+    }
+    return avro;
+  }
+
+  private countForTransaction(event: ChangeEvent): void {
+    if (!this.settings.transactionMetadata) return;
+    const collection = `${event.source.db}.${event.source.table}`;
+    this.txEvents.set(collection, (this.txEvents.get(collection) ?? 0) + 1);
+  }
+
+  private async addTransactionMetadata(id: string): Promise<void> {
+    const valueId = await this.serde.schemaId(`${this.topics.transactions}-value`, TRANSACTION_METADATA_SCHEMA);
+    const ts = BigInt(Date.now());
+    const collections = [...this.txEvents].map(([name, count]) => ({ data_collection: name, event_count: BigInt(count) }));
+    const total = collections.reduce((sum, c) => sum + c.event_count, 0n);
+    const begin = { status: 'BEGIN', id, ts_ms: ts, event_count: null, data_collections: null };
+    const end = { status: 'END', id, ts_ms: ts, event_count: total, data_collections: collections };
+    this.add(this.topics.transactions, { key: id, value: await this.serde.encode(valueId, begin) });
+    this.add(this.topics.transactions, { key: id, value: await this.serde.encode(valueId, end) });
+  }
+}

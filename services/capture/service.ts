@@ -1,0 +1,65 @@
+import { TributaryError } from '#core/errors.ts';
+import { log } from '#core/log.ts';
+import { retry } from '#core/retry.ts';
+import type { TributaryConfig } from '#config/schema.ts';
+import { SOURCES } from '#connectors/registry.ts';
+import { createKafka } from '#kafka/client.ts';
+import { AvroSerde } from '#kafka/serde.ts';
+import { CaptureRunner } from './runner.ts';
+
+/**
+ * `tributary capture <source>`: preflight once, then run the source into Kafka until the signal, restarting
+ * from the stored offset after retriable failures (the one retry loop of the capture).
+ */
+export async function runCapture(config: TributaryConfig, sourceName: string, signal: AbortSignal): Promise<void> {
+  const sourceConfig = config.sources.find((s) => s.name === sourceName);
+  if (!sourceConfig) {
+    const names = config.sources.map((s) => s.name).join(', ') || 'none';
+    throw new TributaryError('CONFIG_INVALID', `no source named "${sourceName}" in the configuration (sources: ${names})`);
+  }
+  const connector = SOURCES[sourceConfig.type];
+  if (!connector) {
+    throw new TributaryError('CONFIG_INVALID', `source type "${sourceConfig.type}" has no capture connector yet`);
+  }
+  const kafka = createKafka(config.kafka);
+  const serde = new AvroSerde(config.schemaRegistry);
+  const logger = log.child({ source: sourceName });
+
+  const preflightSource = connector.create(sourceConfig);
+  try {
+    await retry(`checking source "${sourceName}"`, () => preflightSource.preflight(), { signal, log: logger });
+  } finally {
+    await preflightSource.close();
+  }
+
+  await retry(
+    `capturing source "${sourceName}"`,
+    async () => {
+      const source = connector.create(sourceConfig);
+      const runner = new CaptureRunner(
+        kafka,
+        serde,
+        {
+          name: sourceName,
+          connector: connector.connector,
+          topicPrefix: config.kafka.topicPrefix,
+          partitions: config.kafka.topicDefaults.partitions,
+          replicationFactor: config.kafka.topicDefaults.replicationFactor,
+          tombstones: sourceConfig.tombstones,
+          transactionMetadata: sourceConfig.transactionMetadata,
+          sendBatchMessages: 5_000,
+          lingerMs: 100,
+          heartbeatIntervalMs: sourceConfig.heartbeatIntervalMs,
+          columns: sourceConfig.columns,
+        },
+        logger,
+      );
+      try {
+        await runner.run(source, signal);
+      } finally {
+        await source.close();
+      }
+    },
+    { signal, log: logger },
+  );
+}

@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+import { withAdmin } from './admin.ts';
+import { classifyKafkaError } from './errors.ts';
+
+/**
+ * Reads a (compacted) topic from the beginning to its current end in read_committed mode and returns the last
+ * value of each key (null for a tombstone). For the small bookkeeping topics: offsets and schema history.
+ * Reading to the end is judged by the consumer's lag per partition, which also counts transaction markers.
+ */
+export async function readLatestByKey(kafka: Kafka, topic: string, keep: (key: string) => boolean): Promise<Map<string, Buffer | null>> {
+  const ends = await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(topic)).catch((error: unknown) => {
+    throw classifyKafkaError(`reading the end offsets of ${topic}`, error);
+  });
+  const pending = new Set(ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => p.partition));
+  const latest = new Map<string, Buffer | null>();
+  if (pending.size === 0) return latest;
+
+  const groupId = `tributary-reader-${randomBytes(6).toString('hex')}`;
+  const consumer = kafka.consumer({ groupId, readUncommitted: false });
+  let caughtUp!: () => void;
+  const done = new Promise<void>((resolve) => (caughtUp = resolve));
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    if (payload.topic === topic && BigInt(payload.offsetLag) <= 0n) {
+      pending.delete(payload.partition);
+      if (pending.size === 0) caughtUp();
+    }
+  });
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ message }) => {
+        const key = message.key?.toString('utf8');
+        if (key !== undefined && keep(key)) latest.set(key, message.value);
+      },
+    });
+    await done;
+  } catch (error) {
+    throw classifyKafkaError(`reading ${topic}`, error);
+  } finally {
+    await consumer.disconnect();
+    await withAdmin(kafka, (admin) => admin.deleteGroups([groupId])).catch(() => undefined);
+  }
+  return latest;
+}

@@ -1,0 +1,62 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stackEnv } from './stack-env.ts';
+import { uniqueName } from './wait.ts';
+
+const bin = new URL('../../bin/tributary.js', import.meta.url).pathname;
+
+/** Writes a tributary.yaml for one test's source and returns its path. */
+export function captureConfig(options: {
+  prefix: string;
+  source: string;
+  database: string;
+  include?: string;
+  extra?: string;
+  password?: string;
+}): string {
+  const url = new URL(stackEnv('MYSQL_URL'));
+  const file = join(tmpdir(), `${uniqueName('tributary')}.yaml`);
+  writeFileSync(
+    file,
+    [
+      'kafka:',
+      `  brokers: ${stackEnv('KAFKA_BROKERS')}`,
+      `  topicPrefix: ${options.prefix}`,
+      'schemaRegistry:',
+      `  url: ${stackEnv('SCHEMA_REGISTRY_URL')}`,
+      'sources:',
+      `  - name: ${options.source}`,
+      '    type: mariadb',
+      `    serverId: ${10_000 + Math.floor(Math.random() * 50_000)}`,
+      '    connection:',
+      `      host: ${url.hostname}`,
+      `      port: ${url.port}`,
+      `      user: ${decodeURIComponent(url.username)}`,
+      `      password: "${options.password ?? decodeURIComponent(url.password)}"`,
+      `    include: ["${options.include ?? `${options.database}.*`}"]`,
+      ...(options.extra ? [options.extra] : []),
+    ].join('\n'),
+  );
+  return file;
+}
+
+export interface CaptureProcess {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** `tributary capture <source>` as its own process, the way it is deployed; its logs are kept for failures. */
+export function startCapture(config: string, source: string): CaptureProcess {
+  const child = spawn(process.execPath, [bin, 'capture', source, '--config', config], {
+    env: { ...process.env, TRIBUTARY_LOG_LEVEL: process.env.TRIBUTARY_LOG_LEVEL ?? 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
