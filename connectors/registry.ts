@@ -22,7 +22,7 @@ const mySql: SourceConnector = {
       exclude: config.exclude,
       snapshot: config.snapshot,
       snapshotChunkSize: config.snapshotChunkSize,
-      maxQueueBytes: 64 * 1024 * 1024,
+      maxQueueBytes: 16 * 1024 * 1024,
     });
   },
 };

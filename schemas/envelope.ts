@@ -25,37 +25,42 @@ export function lsnToBigint(lsn: string): bigint {
   return (BigInt(`0x${high}`) << 32n) + BigInt(`0x${low}`);
 }
 
+// Written field by field, without spreads: this runs for every event.
 function sourceRecord(source: SourceInfo): AvroRecordValue {
-  const common = {
-    version: TRIBUTARY_VERSION,
-    connector: source.connector,
-    name: source.name,
-    ts_ms: BigInt(source.tsMs),
-    snapshot: source.snapshot,
-    db: source.db,
-    sequence: null,
-    position: source.position,
-  };
   if (source.connector === 'postgresql') {
     return {
-      ...common,
+      version: TRIBUTARY_VERSION,
+      connector: source.connector,
+      name: source.name,
+      ts_ms: source.tsMs,
+      snapshot: source.snapshot,
+      db: source.db,
+      sequence: null,
       schema: source.schema ?? 'public',
       table: source.table,
       txId: source.txId ?? null,
       lsn: source.lsn === undefined ? null : lsnToBigint(source.lsn),
       xmin: null,
+      position: source.position,
     };
   }
   return {
-    ...common,
+    version: TRIBUTARY_VERSION,
+    connector: source.connector,
+    name: source.name,
+    ts_ms: source.tsMs,
+    snapshot: source.snapshot,
+    db: source.db,
+    sequence: null,
     table: source.table,
-    server_id: source.serverId ?? 0n,
+    server_id: source.serverId ?? 0,
     gtid: source.gtid ?? null,
     file: source.file ?? '',
-    pos: source.pos ?? 0n,
+    pos: source.pos ?? 0,
     row: source.row ?? 0,
     thread: null,
     query: null,
+    position: source.position,
   };
 }
 
@@ -67,12 +72,12 @@ export function envelopeRecord(event: ChangeEvent, avro: TableAvro): AvroRecordV
     transaction: event.transaction
       ? {
           id: event.transaction.id,
-          total_order: BigInt(event.transaction.totalOrder),
-          data_collection_order: BigInt(event.transaction.dataCollectionOrder),
+          total_order: event.transaction.totalOrder,
+          data_collection_order: event.transaction.dataCollectionOrder,
         }
       : null,
     op: event.op,
-    ts_ms: BigInt(event.tsMs),
+    ts_ms: event.tsMs,
   };
 }
 

@@ -53,7 +53,13 @@ export function classifyMySqlError(action: string, error: unknown): TributaryErr
   const code = (error as { code?: string }).code ?? '';
   const message = error instanceof Error ? error.message : String(error);
   if (code === 'ER_ACCESS_DENIED_ERROR') {
-    return new TributaryError('SOURCE_REJECTED', `${action}: access denied; check the user and password of the connection`, { cause: error });
+    // The server's message names the user and the client host it saw ("Access denied for user 'app'@'10.0.0.5'
+    // (using password: YES)"), never the password.
+    return new TributaryError(
+      'SOURCE_REJECTED',
+      `${action}: ${message}; check the user and password in the source's connection block, and that this user may connect from that host`,
+      { cause: error },
+    );
   }
   if (code === 'ER_MASTER_FATAL_ERROR_READING_BINLOG' || /purged|could not find first log file/i.test(message)) {
     return new TributaryError('POSITION_LOST', `${action}: ${message}`, { cause: error });

@@ -1,11 +1,11 @@
 import mysql from 'mysql2/promise';
 import type { ZongJiEvent, ZongJiTableMapEntry } from '@vlasky/zongji';
 import type { ChangeEvent, Row, SourceInfo } from '#core/change-event.ts';
-import type { ColumnValue } from '#core/column-type.ts';
+import { describeColumnType, type ColumnValue } from '#core/column-type.ts';
 import { TributaryError } from '#core/errors.ts';
 import type { SnapshotProgress, Source, SourceItem, SourceOffset, SourceOffsetValue } from '#core/source.ts';
 import { tableFilter } from '#core/table-filter.ts';
-import { qualifiedName, type TableSchema } from '#core/table-schema.ts';
+import { qualifiedName, type ColumnSchema, type TableSchema } from '#core/table-schema.ts';
 import { binlogTableSchema, type BinlogTableMapEvent } from './binlog-columns.ts';
 import { readBinlog, type BinlogItem } from './binlog-reader.ts';
 import { classifyMySqlError, mySqlOptions, type MySqlConnectionConfig } from './connection.ts';
@@ -50,6 +50,8 @@ export class MySqlSource implements Source {
   private readonly connections = new Set<Connection>();
   /** The latest TABLE_MAP event per table id: it carries the column names and key of the rows that follow. */
   private readonly tableMaps = new Map<number, BinlogTableMapEvent>();
+  /** The schema resolved for each TABLE_MAP event: resolved once per statement, not once per row event. */
+  private readonly resolved = new WeakMap<BinlogTableMapEvent, TableSchema>();
 
   constructor(private readonly settings: MySqlSourceSettings) {
     this.included = tableFilter(settings.include, settings.exclude);
@@ -274,7 +276,10 @@ export class MySqlSource implements Source {
     const { event, resume } = item;
     const entry = event.tableMap?.[event.tableId ?? -1];
     if (!entry || !this.included(entry.parentSchema, entry.tableName)) return;
-    const { table, changed } = this.schemaFor(entry, this.tableMaps.get(event.tableId ?? -1));
+    const tableMap = this.tableMaps.get(event.tableId ?? -1);
+    const cached = tableMap && this.resolved.get(tableMap);
+    const { table, changed } = cached ? { table: cached, changed: false } : this.schemaFor(entry, tableMap);
+    if (tableMap && !cached) this.resolved.set(tableMap, table);
     const name = qualifiedName(table);
     if (changed) {
       yield { kind: 'schema-change', namespace: table.namespace, tableName: table.table, table, ddl: '', position: resume.pos, tsMs: event.timestamp };
@@ -308,9 +313,10 @@ export class MySqlSource implements Source {
 
   /**
    * The schema to decode a row event with. The schema history (from the snapshot and DDL) is richer than the
-   * binlog's own column metadata (MariaDB JSON, exact declared types), so it wins while its column names match
-   * the event's; when they differ the history is behind or ahead of this event, and the binlog's metadata,
-   * written with the event itself, is the truth.
+   * binlog's own column metadata (MariaDB JSON, exact declared types), so it wins while its column names and types
+   * match the event's (sameColumns); when they differ the history is behind or ahead of this event (a capture that
+   * lags its DDL reads the server's later schema), and the binlog's metadata, written with the event itself, is the
+   * truth.
    */
   private schemaFor(entry: ZongJiTableMapEntry, tableMap: BinlogTableMapEvent | undefined): { table: TableSchema; changed: boolean } {
     const name = `${entry.parentSchema}.${entry.tableName}`;
@@ -407,8 +413,36 @@ export class MySqlSource implements Source {
   }
 }
 
-function sameColumns(a: TableSchema, b: TableSchema): boolean {
-  return a.columns.length === b.columns.length && a.columns.every((c, i) => c.name === b.columns[i]?.name);
+/**
+ * Whether the history's `known` schema describes rows whose TABLE_MAP gives `binlog`: the same column names in the
+ * same order, and the same types, so that a type change under the same name (MODIFY c DECIMAL(12,4)) is seen too.
+ */
+function sameColumns(known: TableSchema, binlog: TableSchema): boolean {
+  return (
+    known.columns.length === binlog.columns.length &&
+    known.columns.every((c, i) => {
+      const b = binlog.columns[i];
+      return b !== undefined && c.name === b.name && sameType(c, b);
+    })
+  );
+}
+
+/**
+ * Types compared as far as the binlog can tell them (binlog-columns.ts): MariaDB's JSON is LONGTEXT there, its UUID
+ * BINARY(16) and INET4/INET6 BINARY(4)/(16); string and bytes lengths and nullability are not compared.
+ */
+function sameType(known: ColumnSchema, binlog: ColumnSchema): boolean {
+  if (describeColumnType(known.type) === describeColumnType(binlog.type)) return true;
+  switch (known.type.kind) {
+    case 'json':
+      return binlog.type.kind === 'string';
+    case 'uuid':
+      return binlog.type.kind === 'bytes';
+    case 'string':
+      return binlog.type.kind === 'bytes' && /^inet[46]/i.test(known.sourceType);
+    default:
+      return false;
+  }
 }
 
 function toOffset(offset: MySqlOffset): SourceOffset {

@@ -36,6 +36,11 @@ export interface CaptureSettings {
   transactionMetadata: boolean;
   /** Messages sent to the open Kafka transaction at once; bounds memory inside a large source transaction. */
   sendBatchMessages: number;
+  /**
+   * Bytes sent at once. Kafka refuses a partition's record batch above the broker's `message.max.bytes`
+   * (1 MiB by default), so requests stay well under it.
+   */
+  sendBatchBytes: number;
   /** Source transactions arriving within this time share one Kafka transaction. */
   lingerMs: number;
   /** A heartbeat message every this many milliseconds while idle; 0 disables. */
@@ -52,11 +57,14 @@ export class CaptureRunner {
   private readonly topics: CaptureTopics;
   private readonly encoder: EventEncoder;
   private readonly tables = new Map<string, TableAvro>();
+  /** Sources hand the same TableSchema object for every event of a table version: look it up by identity first. */
+  private readonly tablesByObject = new WeakMap<TableSchema, TableAvro>();
   private readonly knownTopics = new Set<string>();
 
   private transaction: OpenTransaction | null = null;
   private pending = new Map<string, Message[]>();
   private pendingCount = 0;
+  private pendingBytes = 0;
   private boundary: SourceOffset | null = null;
   private eventsSinceBoundary = 0;
   private transactionStartedAt = 0;
@@ -152,7 +160,7 @@ export class CaptureRunner {
         }
         this.eventsSinceBoundary++;
         this.countForTransaction(event);
-        if (this.pendingCount >= this.settings.sendBatchMessages) await this.sendPending(producer);
+        if (this.full()) await this.sendPending(producer);
         return;
       }
       case 'schema-change': {
@@ -178,8 +186,7 @@ export class CaptureRunner {
           await this.addTransactionMetadata(item.transactionId);
         }
         this.txEvents.clear();
-        const full = this.pendingCount >= this.settings.sendBatchMessages;
-        if (full || Date.now() - this.transactionStartedAt >= this.settings.lingerMs) await this.commit(producer);
+        if (this.full() || Date.now() - this.transactionStartedAt >= this.settings.lingerMs) await this.commit(producer);
         return;
       }
       case 'heartbeat':
@@ -208,11 +215,16 @@ export class CaptureRunner {
     }
   }
 
+  private full(): boolean {
+    return this.pendingCount >= this.settings.sendBatchMessages || this.pendingBytes >= this.settings.sendBatchBytes;
+  }
+
   private add(topic: string, message: Message): void {
     const list = this.pending.get(topic);
     if (list) list.push(message);
     else this.pending.set(topic, [message]);
     this.pendingCount++;
+    this.pendingBytes += messageBytes(message);
   }
 
   private async sendPending(producer: TransactionalProducer): Promise<void> {
@@ -221,6 +233,7 @@ export class CaptureRunner {
     const batches = [...this.pending].map(([topic, messages]) => ({ topic, messages }));
     this.pending = new Map();
     this.pendingCount = 0;
+    this.pendingBytes = 0;
     await this.transaction.send(batches);
   }
 
@@ -238,6 +251,8 @@ export class CaptureRunner {
   }
 
   private async tableAvro(table: TableSchema): Promise<TableAvro> {
+    const known = this.tablesByObject.get(table);
+    if (known) return known;
     const key = JSON.stringify(table);
     let avro = this.tables.get(key);
     if (!avro) {
@@ -258,6 +273,7 @@ export class CaptureRunner {
       }
       this.tables.set(key, avro);
     }
+    this.tablesByObject.set(table, avro);
     return avro;
   }
 
@@ -277,4 +293,9 @@ export class CaptureRunner {
     this.add(this.topics.transactions, { key: id, value: await this.serde.encode(valueId, begin) });
     this.add(this.topics.transactions, { key: id, value: await this.serde.encode(valueId, end) });
   }
+}
+
+function messageBytes(message: Message): number {
+  const size = (part: Message['key'] | Message['value']) => (part == null ? 0 : typeof part === 'string' ? part.length * 3 : part.length);
+  return 64 + size(message.key) + size(message.value);
 }

@@ -48,6 +48,7 @@ export async function runCapture(config: TributaryConfig, sourceName: string, si
           tombstones: sourceConfig.tombstones,
           transactionMetadata: sourceConfig.transactionMetadata,
           sendBatchMessages: 5_000,
+          sendBatchBytes: 512 * 1024,
           lingerMs: 100,
           heartbeatIntervalMs: sourceConfig.heartbeatIntervalMs,
           columns: sourceConfig.columns,

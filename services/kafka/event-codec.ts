@@ -8,15 +8,28 @@ import type { AvroSerde } from './serde.ts';
 export class EventEncoder {
   constructor(private readonly serde: AvroSerde) {}
 
+  /** Schema ids per table version, so that after the first event encoding is synchronous. */
+  private readonly ids = new WeakMap<TableAvro, { key: number | null; value: number }>();
+
   async encode(event: ChangeEvent, avro: TableAvro): Promise<Message> {
-    const valueId = await this.serde.schemaId(`${avro.topic}-value`, avro.valueSchema);
-    const value = await this.serde.encode(valueId, envelopeRecord(event, avro));
-    const keyValue = keyRecord(event, avro);
+    const ids = this.ids.get(avro) ?? (await this.register(avro));
+    const record = envelopeRecord(event, avro);
+    const value = this.serde.encodeKnown(ids.value, record) ?? (await this.serde.encode(ids.value, record));
+    const keyValue = ids.key === null ? null : keyRecord(event, avro);
     const key =
-      avro.keySchema && keyValue
-        ? await this.serde.encode(await this.serde.schemaId(`${avro.topic}-key`, avro.keySchema), keyValue)
-        : null;
+      ids.key === null || keyValue === null
+        ? null
+        : (this.serde.encodeKnown(ids.key, keyValue) ?? (await this.serde.encode(ids.key, keyValue)));
     return { key, value, timestamp: String(event.source.tsMs) };
+  }
+
+  private async register(avro: TableAvro): Promise<{ key: number | null; value: number }> {
+    const ids = {
+      value: await this.serde.schemaId(`${avro.topic}-value`, avro.valueSchema),
+      key: avro.keySchema ? await this.serde.schemaId(`${avro.topic}-key`, avro.keySchema) : null,
+    };
+    this.ids.set(avro, ids);
+    return ids;
   }
 
   /** The tombstone that follows a delete so that log compaction can drop the key. */

@@ -17,6 +17,8 @@ export class AvroSerde {
   private readonly registry: SchemaRegistry;
   /** Registered ids by subject and schema text, so an unchanged schema costs one registry call per process. */
   private readonly ids = new Map<string, Promise<number>>();
+  /** The same by schema object, so the hot path does not serialise the schema for every message. */
+  private readonly idsByObject = new WeakMap<object, Map<string, Promise<number>>>();
 
   constructor(private readonly connection: RegistryConnection) {
     this.registry = new SchemaRegistry(
@@ -27,13 +29,27 @@ export class AvroSerde {
 
   /** Registers `schema` under `subject` (once per process) and returns its id. */
   schemaId(subject: string, schema: object): Promise<number> {
+    let bySubject = this.idsByObject.get(schema);
+    const known = bySubject?.get(subject);
+    if (known) return known;
+    const id = this.registerOnce(subject, schema);
+    if (!bySubject) this.idsByObject.set(schema, (bySubject = new Map()));
+    bySubject.set(subject, id);
+    id.catch(() => bySubject.delete(subject));
+    return id;
+  }
+
+  private registerOnce(subject: string, schema: object): Promise<number> {
     const text = JSON.stringify(schema);
     const cacheKey = `${subject}\n${text}`;
     let id = this.ids.get(cacheKey);
     if (!id) {
       id = this.registry
         .register({ type: SchemaType.AVRO, schema: text }, { subject, compatibility: COMPATIBILITY.BACKWARD })
-        .then((registered) => registered.id)
+        .then(async (registered) => {
+          this.types.set(registered.id, (await this.registry.getSchema(registered.id)) as unknown as avro.Type);
+          return registered.id;
+        })
         .catch((error: unknown) => {
           this.ids.delete(cacheKey);
           throw classifyRegistryError(`registering the schema of subject "${subject}"`, error);
@@ -43,9 +59,39 @@ export class AvroSerde {
     return id;
   }
 
+  /** avsc types of the ids this process registered or read, for the synchronous hot path. */
+  private readonly types = new Map<number, avro.Type>();
+
+  /**
+   * Encodes synchronously when the schema is known to this process (after `schemaId` or a decode), straight into
+   * one buffer behind the 5-byte header; `undefined` when it is not, and `encode` must be used.
+   */
+  encodeKnown(schemaId: number, value: unknown): Buffer | undefined {
+    const type = this.types.get(schemaId);
+    if (!type) return undefined;
+    let size = 256;
+    for (;;) {
+      const buffer = Buffer.allocUnsafe(size);
+      buffer[0] = 0;
+      buffer.writeUInt32BE(schemaId, 1);
+      let end: number;
+      try {
+        end = type.encode(value, buffer, 5);
+      } catch (error) {
+        throw new TributaryError('VALUE_INVALID', `encoding with schema id ${schemaId}: ${explainInvalid(type, value)}`, { cause: error });
+      }
+      if (end >= 0) return buffer.subarray(0, end);
+      size -= end; // avsc returns minus the bytes missing
+    }
+  }
+
   async encode(schemaId: number, value: unknown): Promise<Buffer> {
+    const known = this.encodeKnown(schemaId, value);
+    if (known) return known;
     try {
-      return await this.registry.encode(schemaId, value);
+      const encoded = await this.registry.encode(schemaId, value);
+      this.types.set(schemaId, (await this.registry.getSchema(schemaId)) as unknown as avro.Type);
+      return encoded;
     } catch (error) {
       if ((error as Error).name !== 'ConfluentSchemaRegistryValidationError') {
         throw classifyRegistryError(`encoding with schema id ${schemaId}`, error);

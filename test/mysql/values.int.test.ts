@@ -7,7 +7,7 @@ import { binlogTableSchema, type BinlogTableMapEvent } from '#mysql/binlog-colum
 import { mySqlColumnType } from '#mysql/column-types.ts';
 import { mySqlOptions, type MySqlConnectionConfig } from '#mysql/connection.ts';
 import { rowFromMySql } from '#mysql/values.ts';
-import { GOLDEN_COLUMNS, GOLDEN_MAX_ROW, GOLDEN_NULL_ROW, goldenDdl } from '#test/fixtures/golden-mysql.ts';
+import { GOLDEN_COLUMNS, GOLDEN_MAX_ROW, GOLDEN_NULL_ROW, goldenDdl, goldenInsertSql } from '#test/fixtures/golden-mysql.ts';
 import { stackEnv } from '#test/support/stack-env.ts';
 import { eventually, uniqueName } from '#test/support/wait.ts';
 
@@ -29,38 +29,6 @@ function connectionConfig(url: string): MySqlConnectionConfig {
 const config = connectionConfig(stackEnv('MYSQL_URL'));
 const database = uniqueName('values');
 const q = (name: string) => `\`${name.replace(/`/g, '``')}\``;
-
-/** SQL literals for GOLDEN_MAX_ROW, derived from its values where the text is not the point of the test. */
-function goldenLiterals(escape: (value: string) => string): Record<string, string> {
-  const g = GOLDEN_MAX_ROW;
-  const text = (name: string) => escape(g[name] as string);
-  const hex = (buffer: Buffer) => `X'${buffer.toString('hex')}'`;
-  return {
-    id: String(g.id),
-    flag: g.flag ? "b'1'" : "b'0'",
-    tiny: String(g.tiny),
-    small_u: String(g.small_u),
-    int_u: String(g.int_u),
-    big: String(g.big),
-    big_u: String(g.big_u),
-    price: String(g.price),
-    wide: String(g.wide),
-    ratio: String(g.ratio), // '1.7976931348623157e+308'
-    f32: String(g.f32),
-    name: text('name'),
-    doc: text('doc'),
-    status: text('status'),
-    tags: text('tags'),
-    payload: hex(g.payload as Buffer),
-    bits: hex(Buffer.from(g.bits as Buffer).reverse()), // ColumnValue is little-endian; MySQL's literal big-endian
-    born: "'0001-01-01'", // -719162 days
-    at_local: "'9999-12-31 23:59:59.999999'", // 253402300799999999 µs
-    at_utc: "'2038-01-19 03:14:07.999999'", // 2147483647999999 µs, read as UTC: the session is on +00:00
-    span: "'-838:59:59'", // -3020399000000 µs
-    yr: String(g.yr),
-    'order key': String(g['order key']),
-  };
-}
 
 // Values where mysql2 and zongji deliver different forms (zero dates, YEAR 0000, an invalid ENUM, FLOAT digits,
 // MariaDB's UUID), written under a lax sql_mode, each converted to one expected ColumnValue.
@@ -142,13 +110,10 @@ describe('MySQL values through mysql2 and the binlog', () => {
     if (!first) throw new Error('binary logging is off on the stack MariaDB');
     binlogStart = { file: first.File, position: Number(first.Position) };
 
-    const literals = goldenLiterals((value) => connection.escape(value));
-    const names = GOLDEN_COLUMNS.map((c) => c.name);
-    expect(Object.keys(literals).sort()).toEqual([...names].sort());
-    await connection.query(
-      `INSERT INTO ${q(database)}.golden (${names.map(q).join(', ')}) VALUES (${names.map((n) => literals[n]).join(', ')})`,
-    );
-    await connection.query(`INSERT INTO ${q(database)}.golden (id) VALUES (${String(GOLDEN_NULL_ROW.id)})`);
+    for (const row of ['max', 'null'] as const) {
+      const insert = goldenInsertSql(`${q(database)}.golden`, { row });
+      await connection.query(insert.sql, insert.params);
+    }
     await connection.query("SET SESSION sql_mode = ''"); // zero dates and the invalid ENUM value go in with warnings
     await connection.query(`INSERT INTO ${q(database)}.quirks VALUES ${QUIRK_INSERTS.join(', ')}`);
     await connection.query(`CREATE TABLE ${q(database)}.inet (id int NOT NULL PRIMARY KEY, i6 inet6 NULL, i4 inet4 NULL)`);
