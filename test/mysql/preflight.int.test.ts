@@ -4,19 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TributaryError } from '#core/errors.ts';
 import { mySqlOptions, type MySqlConnectionConfig } from '#mysql/connection.ts';
 import { detectFlavor, preflight } from '#mysql/preflight.ts';
-import { stackEnv } from '#test/support/stack-env.ts';
+import { mysqlConnection } from '#test/support/mysql.ts';
 import { uniqueName } from '#test/support/wait.ts';
 
 // The stack's MariaDB is set up for capture, so preflight passes there; a user holding only SELECT is refused
 // with the GRANT statements that fix it, and nothing in the refusal gives the password away.
 
-const url = new URL(stackEnv('MYSQL_URL'));
-const admin: MySqlConnectionConfig = {
-  host: url.hostname,
-  port: Number(url.port),
-  user: decodeURIComponent(url.username),
-  password: decodeURIComponent(url.password),
-};
+const admin: MySqlConnectionConfig = mysqlConnection();
 const limitedUser = uniqueName('tp');
 const limitedPassword = randomBytes(12).toString('hex');
 

@@ -9,19 +9,13 @@ import { mySqlOptions, type MySqlConnectionConfig } from '#mysql/connection.ts';
 import type { BinlogCoordinates } from '#mysql/position.ts';
 import { readTableSchema, readTableSchemas } from '#mysql/schema-reader.ts';
 import { estimateRows, openConsistentSnapshot, readTableChunks, type TableChunk } from '#mysql/snapshot.ts';
-import { stackEnv } from '#test/support/stack-env.ts';
+import { mysqlConnection } from '#test/support/mysql.ts';
 import { uniqueName } from '#test/support/wait.ts';
 
 // Snapshot reads against the stack's MariaDB: keyset chunks return every row once in key order and resume exactly
 // after any key; a table without a key streams; the snapshot position splits rows from binlog events exactly.
 
-const url = new URL(stackEnv('MYSQL_URL'));
-const config: MySqlConnectionConfig = {
-  host: url.hostname,
-  port: Number(url.port),
-  user: decodeURIComponent(url.username),
-  password: decodeURIComponent(url.password),
-};
+const config: MySqlConnectionConfig = mysqlConnection();
 const connect = () => mysql.createConnection(mySqlOptions(config));
 const db = uniqueName('snap');
 const ROWS = 10_000;
