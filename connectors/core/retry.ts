@@ -20,9 +20,13 @@ export async function retry<T>(action: string, work: (attempt: number) => Promis
   const initial = options.initialDelayMs ?? 250;
   const max = options.maxDelayMs ?? 30_000;
   for (let attempt = 1; ; attempt++) {
+    const started = Date.now();
     try {
       return await work(attempt);
     } catch (error) {
+      // Work that ran well past the longest delay before failing had recovered: this is a new outage, so the
+      // backoff starts over instead of going on from the previous outage's attempts.
+      if (Date.now() - started > 2 * max) attempt = 1;
       const retriable = error instanceof TributaryError && error.retriable;
       if (!retriable || options.signal?.aborted || attempt >= (options.maxAttempts ?? Infinity)) {
         throw withAction(action, error);

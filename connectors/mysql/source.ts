@@ -60,6 +60,9 @@ export class MySqlSource implements Source {
   private async connect(action: string): Promise<Connection> {
     try {
       const connection = await mysql.createConnection(mySqlOptions(this.settings.connection));
+      // An idle connection whose socket dies emits 'error'; without a listener that would crash the process.
+      // The next query on it fails and is classified and retried where it is used.
+      connection.on('error', () => undefined);
       this.connections.add(connection);
       return connection;
     } catch (error) {

@@ -92,7 +92,15 @@ export class CaptureRunner {
       const offset = await loadOffset(this.kafka, this.topics, this.settings.name);
       source.restoreSchemas(await loadSchemaHistory(this.kafka, this.topics, this.settings.name));
       this.log.info({ source: this.settings.name, offset }, offset ? 'resuming capture' : 'starting capture');
-      await this.pump(producer, source.items(offset, signal)[Symbol.asyncIterator](), signal);
+      // Snapshot progress per table (rows done / estimated, rows/s) every 10 s while a snapshot runs.
+      const progress = setInterval(() => {
+        for (const table of source.snapshotProgress().filter((p) => !p.done)) this.log.info({ snapshot: table }, 'snapshot progress');
+      }, 10_000);
+      try {
+        await this.pump(producer, source.items(offset, signal)[Symbol.asyncIterator](), signal);
+      } finally {
+        clearInterval(progress);
+      }
     } catch (error) {
       await this.transaction?.abort();
       throw error;

@@ -70,7 +70,8 @@ export class AvroSerde {
     const type = this.types.get(schemaId);
     if (!type) return undefined;
     let size = 256;
-    for (;;) {
+    // Two tries at most: the first tells the exact size the value needs.
+    for (let attempt = 0; attempt < 2; attempt++) {
       const buffer = Buffer.allocUnsafe(size);
       buffer[0] = 0;
       buffer.writeUInt32BE(schemaId, 1);
@@ -83,6 +84,7 @@ export class AvroSerde {
       if (end >= 0) return buffer.subarray(0, end);
       size -= end; // avsc returns minus the bytes missing
     }
+    throw new TributaryError('INTERNAL', `encoding with schema id ${schemaId}: the encoder never found the buffer large enough`);
   }
 
   async encode(schemaId: number, value: unknown): Promise<Buffer> {
