@@ -194,7 +194,11 @@ export class CaptureRunner {
           await this.addTransactionMetadata(item.transactionId);
         }
         this.txEvents.clear();
-        if (this.full() || Date.now() - this.transactionStartedAt >= this.settings.lingerMs) await this.commit(producer);
+        // Sending and committing are apart: a full buffer is sent into the open transaction, and the transaction
+        // commits once per linger period. Each commit costs the broker a round of markers before the next
+        // transaction may start, so committing per buffer would cap a backlog drain at a few buffers a second.
+        if (Date.now() - this.transactionStartedAt >= this.settings.lingerMs) await this.commit(producer);
+        else if (this.full()) await this.sendPending(producer);
         return;
       }
       case 'heartbeat':

@@ -28,6 +28,10 @@ export class TransactionalProducer {
       transactionTimeout: 60_000,
       // Murmur2, as the Java client: a key lands on the partition any other Kafka producer would choose.
       createPartitioner: Partitioners.DefaultPartitioner,
+      // A transaction that begins right after a commit is refused (CONCURRENT_TRANSACTIONS) until the broker has
+      // written the commit markers, a few milliseconds; kafkajs's default first retry after 300 ms would idle
+      // the capture for most of each commit.
+      retry: { initialRetryTime: 10, maxRetryTime: 5_000, retries: 15 },
     });
     try {
       await producer.connect();
