@@ -4,7 +4,8 @@
 // 2. Baseline: a bare zongji reader with a do-nothing handler reads the same binlog range.
 // 3. Capture (`tributary capture`, its own process) starts at the position before the load and drains it into
 //    Kafka: Avro, transactional, acknowledged. Done when its committed offset passes the end of the load.
-// Prints rows/s of both, their ratio, and capture's peak RSS. Run: npx tsx bench/capture-mysql.ts [rows]
+// Prints rows/s of both, their ratio, and capture's peak RSS.
+// Run: npx tsx bench/capture-mysql.ts [rows] [--one-transaction]
 import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import ZongJi from '@vlasky/zongji';
@@ -21,6 +22,8 @@ import { uniqueName } from '#test/support/wait.ts';
 
 const ROWS = Number(process.argv[2] ?? 1_000_000);
 const BATCH = 5_000;
+// `--one-transaction`: load every row in a single source transaction, to show memory stays bounded inside it.
+const ONE_TRANSACTION = process.argv.includes('--one-transaction');
 
 async function coordinates(connection: mysql.Connection): Promise<BinlogCoordinates> {
   const [rows] = await connection.query('SHOW MASTER STATUS');
@@ -38,6 +41,7 @@ async function load(connection: mysql.Connection, table: string): Promise<number
      balance DECIMAL(12,2) NOT NULL, created_at DATETIME(6) NOT NULL, visits INT NOT NULL)`,
   );
   const started = Date.now();
+  if (ONE_TRANSACTION) await connection.query('START TRANSACTION');
   for (let start = 1; start <= ROWS; start += BATCH) {
     const values = [];
     for (let id = start; id < Math.min(start + BATCH, ROWS + 1); id++) {
@@ -45,6 +49,7 @@ async function load(connection: mysql.Connection, table: string): Promise<number
     }
     await connection.query(`INSERT INTO ${table} (id, name, email, balance, created_at, visits) VALUES ?`, [values]);
   }
+  if (ONE_TRANSACTION) await connection.query('COMMIT');
   return Date.now() - started;
 }
 

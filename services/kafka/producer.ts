@@ -25,7 +25,9 @@ export class TransactionalProducer {
       transactionalId,
       idempotent: true,
       maxInFlightRequests: 1,
-      transactionTimeout: 60_000,
+      // One source transaction is one Kafka transaction, so this bounds how long a single source transaction may
+      // take to publish (a million rows takes about 40 s here). The broker allows up to 15 minutes by default.
+      transactionTimeout: 300_000,
       // Murmur2, as the Java client: a key lands on the partition any other Kafka producer would choose.
       createPartitioner: Partitioners.DefaultPartitioner,
       // A transaction that begins right after a commit is refused (CONCURRENT_TRANSACTIONS) until the broker has
