@@ -1,13 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { ChangeEvent, Row } from './change-event.ts';
 import type { ColumnValue } from './column-type.ts';
+import { globRegExp } from './table-filter.ts';
 import type { TableSchema } from './table-schema.ts';
-
-/** `*` and `?` glob over a dotted name; everything else matches literally. */
-export function globToRegExp(pattern: string): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`);
-}
 
 export interface ColumnPolicyConfig {
   exclude: string[];
@@ -26,8 +21,8 @@ export class ColumnPolicy {
   private readonly plans = new WeakMap<TableSchema, { schema: TableSchema; masked: Set<string>; dropped: Set<string> }>();
 
   constructor(private readonly config: ColumnPolicyConfig) {
-    this.exclude = config.exclude.map(globToRegExp);
-    this.mask = config.mask.map(globToRegExp);
+    this.exclude = config.exclude.map(globRegExp);
+    this.mask = config.mask.map(globRegExp);
   }
 
   get active(): boolean {

@@ -32,7 +32,8 @@ function compilePattern(pattern: string): CompiledPattern {
   return { namespace: globRegExp(namespace), table: globRegExp(table) };
 }
 
-function globRegExp(glob: string): RegExp {
+/** A `*` / `?` glob as an anchored RegExp; used for table patterns here and column patterns in column-policy.ts. */
+export function globRegExp(glob: string): RegExp {
   // The `u` flag makes `?` one code point, so an emoji in a table name is one character as MySQL counts it.
   const body = Array.from(glob, (char) => {
     if (char === '*') return '.*';
