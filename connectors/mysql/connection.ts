@@ -45,6 +45,8 @@ const RETRIABLE_CODES = new Set([
   'ER_SERVER_SHUTDOWN',
   'ER_LOCK_DEADLOCK',
   'ER_LOCK_WAIT_TIMEOUT',
+  // A DDL on a table while the snapshot transaction reads it: the retry resumes from the last chunk with the new schema.
+  'ER_TABLE_DEF_CHANGED',
 ]);
 
 /** MySQL errors at the edge: lost or refused connections and lock timeouts are retriable; the rest are not. */
