@@ -38,13 +38,23 @@ const EVENTS = [
  * The binlog as a bounded pull stream. zongji pushes decoded events; past `maxQueueBytes` the replication
  * socket is paused until the consumer has drained half, so a huge transaction or a slow Kafka never grows memory.
  */
+/**
+ * On `signal` the reader stops at the next transaction boundary, not in the middle of a transaction, so that a
+ * shutdown publishes the source transaction in flight whole; an idle reader stops at once.
+ */
 export function readBinlog(options: BinlogReaderOptions, signal: AbortSignal): AsyncIterable<BinlogItem> {
   const zongji = new ZongJi(mySqlOptions(options.connection));
   const queue = new BoundedQueue<BinlogItem>(options.maxQueueBytes, {
     pause: () => zongji.connection?.pause(),
     resume: () => zongji.connection?.resume(),
   });
+  let inTransaction = false;
+  const stopAtBoundary = () => {
+    if (!inTransaction) zongji.stop();
+  };
+  signal.addEventListener('abort', stopAtBoundary, { once: true });
   zongji.on('binlog', (event: ZongJiEvent) => {
+    inTransaction = opensOrContinuesTransaction(event, inTransaction);
     const resume = {
       file: zongji.options.filename ?? options.from.file,
       pos: String(zongji.options.position ?? options.from.pos),
@@ -52,14 +62,13 @@ export function readBinlog(options: BinlogReaderOptions, signal: AbortSignal): A
     };
     // Decoded rows take several times their binlog size in memory; the estimate only needs to be proportional.
     queue.push({ event, resume }, 256 + (event.size || 0) * 4);
+    if (signal.aborted) stopAtBoundary();
   });
   zongji.on('error', (error: unknown) => {
     queue.fail(classifyMySqlError(`reading the binlog from ${options.from.file}:${options.from.pos}`, error));
     zongji.stop();
   });
   zongji.on('stopped', () => queue.end());
-  const stop = () => zongji.stop();
-  signal.addEventListener('abort', stop, { once: true });
 
   zongji.start({
     serverId: options.serverId,
@@ -72,10 +81,33 @@ export function readBinlog(options: BinlogReaderOptions, signal: AbortSignal): A
     [Symbol.asyncIterator]: () => ({
       next: () => queue.next(),
       return: async () => {
-        signal.removeEventListener('abort', stop);
+        signal.removeEventListener('abort', stopAtBoundary);
         zongji.stop();
         return { value: undefined, done: true };
       },
     }),
   };
+}
+
+/** Whether the stream is inside a transaction after `event`: BEGIN (or a transactional GTID) to COMMIT / XID. */
+function opensOrContinuesTransaction(event: ZongJiEvent, inTransaction: boolean): boolean {
+  switch (event.getEventName()) {
+    case 'mariadbgtid':
+      return !event.standalone && !event.isDdl;
+    case 'xid':
+      return false;
+    case 'writerows':
+    case 'updaterows':
+    case 'deleterows':
+    case 'tablemap':
+      return true;
+    case 'query': {
+      const query = (event.query ?? '').trim();
+      if (/^BEGIN$/i.test(query)) return true;
+      if (/^COMMIT$/i.test(query)) return false;
+      return inTransaction;
+    }
+    default:
+      return inTransaction;
+  }
 }

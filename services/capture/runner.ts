@@ -114,7 +114,8 @@ export class CaptureRunner {
     let next = items.next();
     try {
       for (;;) {
-        const result = await this.nextOrTimer(next);
+        const result = await this.nextOrTimer(next, signal);
+        if (result === 'stop') break;
         if (result === 'linger') {
           await this.commit(producer);
           continue;
@@ -138,21 +139,31 @@ export class CaptureRunner {
    * Waits for the next item; at a boundary, gives up waiting when the linger time is over (to commit what is
    * pending) or a heartbeat is due, whichever comes first.
    */
-  private async nextOrTimer(next: Promise<IteratorResult<SourceItem>>): Promise<IteratorResult<SourceItem> | 'linger' | 'heartbeat'> {
+  private async nextOrTimer(
+    next: Promise<IteratorResult<SourceItem>>,
+    signal: AbortSignal,
+  ): Promise<IteratorResult<SourceItem> | 'linger' | 'heartbeat' | 'stop'> {
+    // Inside a source transaction nothing interrupts the wait: a stop is only honoured at a boundary.
     if (this.eventsSinceBoundary > 0) return next;
+    if (signal.aborted) return 'stop';
+    let onAbort = () => {};
+    const stop = new Promise<'stop'>((resolve) => {
+      onAbort = () => resolve('stop');
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
     const now = Date.now();
     const lingerAt = this.boundary ? this.transactionStartedAt + this.settings.lingerMs : Infinity;
     const heartbeatAt = this.settings.heartbeatIntervalMs > 0 ? this.lastHeartbeat + this.settings.heartbeatIntervalMs : Infinity;
     const at = Math.min(lingerAt, heartbeatAt);
-    if (at === Infinity) return next;
     let timer: NodeJS.Timeout | undefined;
     const fired = new Promise<'linger' | 'heartbeat'>((resolve) => {
-      timer = setTimeout(() => resolve(at === lingerAt ? 'linger' : 'heartbeat'), Math.max(0, at - now));
+      if (at !== Infinity) timer = setTimeout(() => resolve(at === lingerAt ? 'linger' : 'heartbeat'), Math.max(0, at - now));
     });
     try {
-      return await Promise.race([next, fired]);
+      return await Promise.race([next, fired, stop]);
     } finally {
       clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
     }
   }
 
