@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
+import { TributaryError } from '#core/errors.ts';
 import { withAdmin } from './admin.ts';
 import { classifyKafkaError } from './errors.ts';
 
@@ -8,7 +9,12 @@ import { classifyKafkaError } from './errors.ts';
  * value of each key (null for a tombstone). For the small bookkeeping topics: offsets and schema history.
  * Reading to the end is judged by the consumer's lag per partition, which also counts transaction markers.
  */
-export async function readLatestByKey(kafka: Kafka, topic: string, keep: (key: string) => boolean): Promise<Map<string, Buffer | null>> {
+export async function readLatestByKey(
+  kafka: Kafka,
+  topic: string,
+  keep: (key: string) => boolean,
+  timeoutMs = 30_000,
+): Promise<Map<string, Buffer | null>> {
   const ends = await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(topic)).catch((error: unknown) => {
     throw classifyKafkaError(`reading the end offsets of ${topic}`, error);
   });
@@ -36,7 +42,20 @@ export async function readLatestByKey(kafka: Kafka, topic: string, keep: (key: s
         if (key !== undefined && keep(key)) latest.set(key, message.value);
       },
     });
-    await done;
+    // A read that never reaches the end (a transaction another producer keeps open) must not hang the caller:
+    // it fails as retriable, and the retry loop starts over.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new TributaryError('KAFKA_UNAVAILABLE', `did not reach the end of ${topic} within ${timeoutMs} ms`, { retriable: true })),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([done, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   } catch (error) {
     throw classifyKafkaError(`reading ${topic}`, error);
   } finally {

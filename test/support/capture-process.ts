@@ -49,11 +49,11 @@ export interface CaptureProcess {
 }
 
 /** `tributary capture <source>` as its own process, the way it is deployed; its logs are kept for failures. */
-export function startCapture(config: string, source: string): CaptureProcess {
+export function startCapture(config: string, source: string, logLevel?: string): CaptureProcess {
   // TRIBUTARY_NODE_ARGS passes flags such as --cpu-prof to the capture process, for profiling benchmarks.
   const nodeArgs = process.env.TRIBUTARY_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const child = spawn(process.execPath, [...nodeArgs, bin, 'capture', source, '--config', config], {
-    env: { ...process.env, TRIBUTARY_LOG_LEVEL: process.env.TRIBUTARY_LOG_LEVEL ?? 'warn' },
+    env: { ...process.env, TRIBUTARY_LOG_LEVEL: logLevel ?? process.env.TRIBUTARY_LOG_LEVEL ?? 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
