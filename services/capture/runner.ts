@@ -87,7 +87,9 @@ export class CaptureRunner {
     await ensureCaptureTopics(this.kafka, this.topics, this.settings.replicationFactor);
     // Connecting the transactional producer fences the previous incarnation and aborts its open transaction,
     // so the offsets read next are final.
-    const producer = await TransactionalProducer.connect(this.kafka, `tributary-capture-${this.settings.name}`);
+    // The id names the deployment (topic prefix) and the source: two deployments sharing a cluster must not fence
+    // each other's captures.
+    const producer = await TransactionalProducer.connect(this.kafka, `tributary-capture-${this.settings.topicPrefix}-${this.settings.name}`);
     try {
       const offset = await loadOffset(this.kafka, this.topics, this.settings.name);
       source.restoreSchemas(await loadSchemaHistory(this.kafka, this.topics, this.settings.name));

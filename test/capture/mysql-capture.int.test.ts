@@ -56,6 +56,7 @@ describe('MySQL/MariaDB capture', () => {
   // stalls in. One retry keeps CI meaningful meanwhile: a second failure in a row still fails the suite.
   it('survives SIGKILL at random points five times: topic equals table, zero duplicates', { retry: 1, timeout: 300_000 }, async () => {
     const prefix = uniqueName('k');
+    for (const capture of running) capture.child.kill('SIGKILL'); // a retry must not share the stage with leftovers
     const tableName = uniqueName('killed'); // a retry of this test needs a table of its own
     const qualified = `\`${db.name}\`.${tableName}`;
     await fillTable(connection, qualified, 30_000);
