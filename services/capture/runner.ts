@@ -185,6 +185,8 @@ export class CaptureRunner {
         return;
       }
       case 'schema-change': {
+        // Like an event, a history record belongs to the boundary that follows it: no commit or stop before it.
+        this.eventsSinceBoundary++;
         if (item.table) await this.tableAvro(this.policy.schema(item.table));
         this.add(this.topics.schemaHistory, historyMessage(this.settings.name, item.namespace, item.tableName, item.table));
         const id = await this.serde.schemaId(`${this.topics.schemaChanges}-value`, SCHEMA_CHANGE_SCHEMA);
