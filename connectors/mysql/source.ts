@@ -1,5 +1,5 @@
 import mysql from 'mysql2/promise';
-import type { ZongJiEvent, ZongJiTableMapEntry } from '@vlasky/zongji';
+import type { ZongJiTableMapEntry } from '@vlasky/zongji';
 import type { ChangeEvent, Row, SourceInfo } from '#core/change-event.ts';
 import { describeColumnType, type ColumnValue } from '#core/column-type.ts';
 import { TributaryError } from '#core/errors.ts';
@@ -184,7 +184,7 @@ export class MySqlSource implements Source {
     this.progress.set(name, progress);
     for await (const chunk of readTableChunks(connection, table, { chunkSize: this.settings.snapshotChunkSize, afterKey, signal })) {
       for (const row of chunk.rows) {
-        yield { kind: 'event', table, event: this.event('r', null, row, table, this.snapshotSource(table, at.position)) };
+        yield { kind: 'event', table, event: changeEvent('r', null, row, this.snapshotSource(table, at.position)) };
       }
       progress.rowsDone += chunk.rows.length;
       progress.rowsPerSecond = Math.round((progress.rowsDone * 1000) / Math.max(1, Date.now() - started));
@@ -310,7 +310,7 @@ export class MySqlSource implements Source {
       const transaction = { id: event.gtid ?? `${resume.file}:${resume.pos}`, totalOrder: total, dataCollectionOrder: collection };
       const before = op === 'c' ? null : rowFromMySql(table.columns, (op === 'u' ? raw.before : raw) as Record<string, unknown>);
       const after = op === 'd' ? null : rowFromMySql(table.columns, (op === 'u' ? raw.after : raw) as Record<string, unknown>);
-      yield { kind: 'event', table, event: { ...this.event(op, before, after, table, source), transaction } };
+      yield { kind: 'event', table, event: { ...changeEvent(op, before, after, source), transaction } };
     }
   }
 
@@ -355,7 +355,7 @@ export class MySqlSource implements Source {
               tsMs: item.event.timestamp, snapshot: 'false', position, file: item.resume.file, pos: BigInt(item.resume.pos), row: 0,
               ...(item.event.gtid ? { gtid: item.event.gtid } : {}),
             };
-            yield { kind: 'event', table, event: this.event('t', null, null, table, source) };
+            yield { kind: 'event', table, event: changeEvent('t', null, null, source) };
           }
           continue;
         }
@@ -374,10 +374,6 @@ export class MySqlSource implements Source {
     } catch (error) {
       throw classifyMySqlError(`reading the schema of ${namespace}.${table} after a DDL statement`, error);
     }
-  }
-
-  private event(op: ChangeEvent['op'], before: Row | null, after: Row | null, _table: TableSchema, source: SourceInfo): ChangeEvent {
-    return { op, before, after, source, tsMs: Date.now() } as ChangeEvent;
   }
 
   private async binlogAvailable(binlog: BinlogCoordinates): Promise<boolean> {
@@ -452,4 +448,7 @@ function toOffset(offset: MySqlOffset): SourceOffset {
   return JSON.parse(JSON.stringify(offset)) as SourceOffset;
 }
 
-export type { ZongJiEvent };
+
+function changeEvent(op: ChangeEvent['op'], before: Row | null, after: Row | null, source: SourceInfo): ChangeEvent {
+  return { op, before, after, source, tsMs: Date.now() } as ChangeEvent;
+}
