@@ -1,4 +1,6 @@
-// The parts of @vlasky/zongji (which ships no types) that Tributary uses.
+// One flat view of the @vlasky/zongji events Tributary reads. The package ships its own types as a union of event
+// interfaces; this declaration replaces them so the reader can handle every event through one shape. Moving to the
+// shipped union (narrowing on getEventName) is the cleaner end state.
 declare module '@vlasky/zongji' {
   import type { EventEmitter } from 'node:events';
 
