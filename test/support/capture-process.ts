@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { mysqlConnection } from './mysql.ts';
 import { stackEnv } from './stack-env.ts';
 import { uniqueName } from './wait.ts';
 
@@ -16,7 +17,7 @@ export function captureConfig(options: {
   extra?: string;
   password?: string;
 }): string {
-  const url = new URL(stackEnv('MYSQL_URL'));
+  const mysql = mysqlConnection();
   const file = join(tmpdir(), `${uniqueName('tributary')}.yaml`);
   writeFileSync(
     file,
@@ -31,10 +32,10 @@ export function captureConfig(options: {
       '    type: mariadb',
       `    serverId: ${10_000 + Math.floor(Math.random() * 50_000)}`,
       '    connection:',
-      `      host: ${url.hostname}`,
-      `      port: ${url.port}`,
-      `      user: ${decodeURIComponent(url.username)}`,
-      `      password: "${options.password ?? decodeURIComponent(url.password)}"`,
+      `      host: ${mysql.host}`,
+      `      port: ${mysql.port}`,
+      `      user: ${mysql.user}`,
+      `      password: "${options.password ?? mysql.password ?? ''}"`,
       `    include: ["${options.include ?? `${options.database}.*`}"]`,
       ...(options.extra ? [options.extra] : []),
     ].join('\n'),
