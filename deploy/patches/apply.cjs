@@ -1,0 +1,33 @@
+// Applies Tributary's patches to installed dependencies (npm `postinstall`). Each patch replaces one file whose
+// exact original content is known by its SHA-256: a file that is already patched is left alone, and any other
+// content (a different version of the package) fails the install loudly rather than patching blindly.
+'use strict'
+const { createHash } = require('node:crypto')
+const { existsSync, readFileSync, writeFileSync } = require('node:fs')
+const path = require('node:path')
+
+const root = path.resolve(__dirname, '..', '..')
+const PATCHES = [
+  {
+    // kafkajs 2.2.4 groups a batch's messages by partition in quadratic time (upstream tulios/kafkajs#1576,
+    // never merged); on a 3,500-message send that took more CPU than encoding the messages.
+    target: 'node_modules/kafkajs/src/producer/groupMessagesPerPartition.js',
+    original: 'ea72357721fbf67770b5e06b9bf4260faa1e60f3affb556bff2cc7892c1881fb',
+    replacement: 'deploy/patches/kafkajs/groupMessagesPerPartition.js',
+  },
+]
+
+const sha256 = (text) => createHash('sha256').update(text).digest('hex')
+
+for (const patch of PATCHES) {
+  const target = path.join(root, patch.target)
+  if (!existsSync(target)) continue // the dependency is not installed (e.g. a partial install): nothing to patch
+  const current = readFileSync(target)
+  const replacement = readFileSync(path.join(root, patch.replacement))
+  if (current.equals(replacement)) continue
+  if (sha256(current) !== patch.original) {
+    console.error(`deploy/patches: ${patch.target} is not the file this patch was written for (sha256 ${sha256(current)}); update the patch for the installed version`)
+    process.exit(1)
+  }
+  writeFileSync(target, replacement)
+}
