@@ -15,6 +15,9 @@ export const ERROR_CODES = {
   SOURCE_REJECTED: 'The source database refused a request (access denied, missing privilege, bad statement).',
   PREFLIGHT_FAILED: 'The source database is not set up for capture; the message lists each setting and its fix.',
   POSITION_LOST: 'The stored position is gone from the source (binlog purged, slot dropped): a new snapshot is needed.',
+  TARGET_UNAVAILABLE: 'The sink\'s target database could not be reached, dropped the connection or timed out.',
+  TARGET_REJECTED: 'The target refused a write for a reason that retrying cannot fix (constraint, access denied, bad value).',
+  SINK_SCHEMA_INCOMPATIBLE: 'A new schema version cannot be applied to the target table safely (type narrowed, key changed).',
   INTERNAL: 'An error nobody classified: a bug, reported with its stack and never retried.',
 } as const;
 
