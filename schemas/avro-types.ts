@@ -1,5 +1,5 @@
 import avro from 'avsc';
-import { bigintToBytes, bytesToBigint, fromUnscaled, toUnscaled } from '#core/decimal.ts';
+import { bytesToBigint, fromUnscaled, unscaledBytes } from '#core/decimal.ts';
 
 // avsc reads Avro longs as JS numbers by default, which silently loses precision above 2^53. Every long here
 // is a bigint instead (encoding also takes safe-integer numbers), and decimals are exact strings.
@@ -100,7 +100,7 @@ class DecimalType extends avro.types.LogicalType {
     if (typeof value !== 'string' && typeof value !== 'bigint') {
       throw new TypeError(`decimal(${this.precision},${this.scale}) takes a string or bigint, got ${typeof value}`);
     }
-    return bigintToBytes(toUnscaled(value, this.precision, this.scale));
+    return unscaledBytes(value, this.precision, this.scale);
   }
 
   override _resolve(type: avro.Type): ((value: unknown) => unknown) | undefined {

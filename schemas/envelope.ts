@@ -81,6 +81,48 @@ export function envelopeRecord(event: ChangeEvent, avro: TableAvro): AvroRecordV
   };
 }
 
+/**
+ * envelopeRecord for a record that is encoded at once and then dropped, as the capture does for every event: a row
+ * whose column names already are its Avro field names (the usual case) is used as it is instead of copied, and the
+ * envelope and transaction objects of one call are reused by the next. What `record` returns is valid until the
+ * next call.
+ */
+export class EnvelopeRecords {
+  private readonly sameNames = new WeakMap<TableAvro, boolean>();
+  private readonly envelope: AvroRecordValue = { before: null, after: null, source: null, transaction: null, op: '', ts_ms: 0 };
+  private readonly transaction: AvroRecordValue = { id: '', total_order: 0, data_collection_order: 0 };
+
+  record(event: ChangeEvent, avro: TableAvro): AvroRecordValue {
+    let same = this.sameNames.get(avro);
+    if (same === undefined) {
+      same = [...avro.fields].every(([column, field]) => column === field);
+      this.sameNames.set(avro, same);
+    }
+    const envelope = this.envelope;
+    envelope.before = event.before === null ? null : same && complete(event.before, avro) ? event.before : toRecord(event.before, avro);
+    envelope.after = event.after === null ? null : same && complete(event.after, avro) ? event.after : toRecord(event.after, avro);
+    envelope.source = sourceRecord(event.source);
+    if (event.transaction) {
+      const transaction = this.transaction;
+      transaction.id = event.transaction.id;
+      transaction.total_order = event.transaction.totalOrder;
+      transaction.data_collection_order = event.transaction.dataCollectionOrder;
+      envelope.transaction = transaction;
+    } else {
+      envelope.transaction = null;
+    }
+    envelope.op = event.op;
+    envelope.ts_ms = event.tsMs;
+    return envelope;
+  }
+}
+
+/** Whether `row` has a value (null included) for every column: toRecord would only copy it. */
+function complete(row: Row, avro: TableAvro): boolean {
+  for (const column of avro.fields.keys()) if (row[column] === undefined) return false;
+  return true;
+}
+
 /** The key record of an event: its primary-key values, from the after image or, for deletes, the before. */
 export function keyRecord(event: ChangeEvent, avro: TableAvro): AvroRecordValue | null {
   if (!avro.keySchema) return null;

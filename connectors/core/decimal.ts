@@ -44,6 +44,78 @@ export function fromUnscaled(unscaled: bigint, scale: number): string {
   return negative ? `-${text}` : text;
 }
 
+/**
+ * The Avro bytes of `value` at `scale`: bigintToBytes(toUnscaled(value, precision, scale)), computed in exact float
+ * arithmetic for a plain decimal string of at most 15 digits (every DECIMAL a capture usually meets), which spares
+ * the BigInt, hex text and regular expression per value. Anything else, errors included, takes the exact path.
+ */
+export function unscaledBytes(value: string | bigint, precision: number, scale: number): Buffer {
+  if (typeof value === 'string') {
+    const small = smallUnscaled(value, precision, scale);
+    if (small !== undefined) return smallToBytes(small);
+  }
+  return bigintToBytes(toUnscaled(value, precision, scale));
+}
+
+/** The unscaled integer of a plain `[+-]digits[.digits]` with at most 15 digits at `scale`, or undefined. */
+function smallUnscaled(text: string, precision: number, scale: number): number | undefined {
+  const length = text.length;
+  let i = 0;
+  const first = text.charCodeAt(0);
+  const negative = first === 45;
+  if (negative || first === 43) i++;
+  let n = 0;
+  let digits = 0; // significant digits of the unscaled value, leading zeros excluded
+  const wholeStart = i;
+  for (; i < length; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) break;
+    n = n * 10 + d;
+    if (n > 0) digits++;
+  }
+  if (i === wholeStart) return undefined;
+  let used = 0; // fraction digits taken into the unscaled value
+  if (i < length) {
+    if (text.charCodeAt(i) !== 46) return undefined;
+    for (i++; i < length; i++) {
+      const d = text.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) return undefined;
+      if (used < scale) {
+        n = n * 10 + d;
+        if (n > 0) digits++;
+        used++;
+      } else if (d !== 0) {
+        return undefined; // would need rounding: the exact path says so
+      }
+    }
+  }
+  for (; used < scale; used++) {
+    n *= 10;
+    if (n > 0) digits++;
+  }
+  if (digits > 15 || digits > precision) return undefined; // past exact floats, or over the precision: exact path
+  return negative && n !== 0 ? -n : n;
+}
+
+/** Two's-complement limits of 1 to 7 bytes: a value below LIMITS[k] fits k + 1 bytes. */
+const LIMITS = [2 ** 7, 2 ** 15, 2 ** 23, 2 ** 31, 2 ** 39, 2 ** 47, 2 ** 55];
+
+/** bigintToBytes for a safe integer, in exact float arithmetic. */
+function smallToBytes(n: number): Buffer {
+  // A negative n is written as the bitwise complement of -n - 1, which has the same length.
+  const negative = n < 0;
+  let magnitude = negative ? -n - 1 : n;
+  let length = 1;
+  while (magnitude >= (LIMITS[length - 1] as number)) length++;
+  const bytes = Buffer.allocUnsafe(length);
+  for (let i = length - 1; i >= 0; i--) {
+    const low = magnitude % 256;
+    bytes[i] = negative ? 255 - low : low;
+    magnitude = (magnitude - low) / 256;
+  }
+  return bytes;
+}
+
 /** Minimal two's-complement big-endian bytes of `n`, as Avro's decimal and Java's BigInteger.toByteArray. */
 export function bigintToBytes(n: bigint): Buffer {
   let hex = (n < 0n ? (1n << BigInt(byteLength(n) * 8)) + n : n).toString(16);

@@ -38,7 +38,11 @@ export interface SnapshotProgress {
 export interface Source {
   /** Checks that the server is set up for capture; throws a fatal error listing every failed check. */
   preflight(): Promise<void>;
-  items(offset: SourceOffset | null, signal: AbortSignal): AsyncIterable<SourceItem>;
+  /**
+   * Items in source order. Several may come at once as an array (the rows of one binlog event or snapshot chunk),
+   * which spares a promise per row on the hottest path; the runner handles them exactly as one after another.
+   */
+  items(offset: SourceOffset | null, signal: AbortSignal): AsyncIterable<SourceItem | SourceItem[]>;
   /** Table schemas known at `offset`, restored from the schema history before `items` resumes there. */
   restoreSchemas(tables: TableSchema[]): void;
   snapshotProgress(): SnapshotProgress[];

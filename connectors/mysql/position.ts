@@ -18,5 +18,18 @@ export function fileSequence(file: string): number {
 }
 
 export function eventPosition(file: string, pos: bigint | number | string, row: number): string {
-  return `${String(fileSequence(file)).padStart(10, '0')}:${String(pos).padStart(20, '0')}:${String(row).padStart(6, '0')}`;
+  return rowPosition(eventPositionPrefix(file, pos), row);
+}
+
+/** The part of an event's position its rows share: computed once per binlog event, not once per row. */
+export function eventPositionPrefix(file: string, pos: bigint | number | string): string {
+  return `${String(fileSequence(file)).padStart(10, '0')}:${String(pos).padStart(20, '0')}:`;
+}
+
+const ROW_PADDING = ['000000', '00000', '0000', '000', '00', '0', ''];
+
+/** The position of row `row` of the event whose prefix is `prefix` (eventPositionPrefix). */
+export function rowPosition(prefix: string, row: number): string {
+  const digits = String(row);
+  return prefix + (ROW_PADDING[digits.length] ?? '') + digits;
 }

@@ -11,7 +11,7 @@ import { readBinlog, type BinlogItem } from './binlog-reader.ts';
 import { classifyMySqlError, mySqlOptions, type MySqlConnectionConfig } from './connection.ts';
 import { tablesChangedBy } from './ddl.ts';
 import { decodeKey, encodeKey } from './key-codec.ts';
-import { eventPosition, type BinlogCoordinates } from './position.ts';
+import { eventPosition, eventPositionPrefix, rowPosition, type BinlogCoordinates } from './position.ts';
 import { detectFlavor, preflight } from './preflight.ts';
 import { readTableSchema, readTableSchemas } from './schema-reader.ts';
 import { estimateRows, openConsistentSnapshot, readTableChunks } from './snapshot.ts';
@@ -92,7 +92,7 @@ export class MySqlSource implements Source {
     return [...this.progress.values()];
   }
 
-  async *items(stored: SourceOffset | null, signal: AbortSignal): AsyncGenerator<SourceItem> {
+  async *items(stored: SourceOffset | null, signal: AbortSignal): AsyncGenerator<SourceItem | SourceItem[]> {
     let offset = stored as unknown as MySqlOffset | null;
     if (offset && !offset.snapshot && !(await this.binlogAvailable(offset.binlog))) {
       if (this.settings.snapshot !== 'when_needed') {
@@ -123,7 +123,7 @@ export class MySqlSource implements Source {
   // ------------------------------------------------------------------------------------------------------------
   // Snapshot
 
-  private async *snapshot(offset: MySqlOffset, signal: AbortSignal): AsyncGenerator<SourceItem, MySqlOffset> {
+  private async *snapshot(offset: MySqlOffset, signal: AbortSignal): AsyncGenerator<SourceItem | SourceItem[], MySqlOffset> {
     const connection = await this.connect(`opening the snapshot connection of source "${this.settings.name}"`);
     try {
       const flavor = await detectFlavor(connection);
@@ -171,7 +171,7 @@ export class MySqlSource implements Source {
     afterKey: ColumnValue[] | null,
     at: { binlog: BinlogCoordinates; snapshot: NonNullable<MySqlOffset['snapshot']>; position: string },
     signal: AbortSignal,
-  ): AsyncGenerator<SourceItem> {
+  ): AsyncGenerator<SourceItem | SourceItem[]> {
     const name = qualifiedName(table);
     const started = Date.now();
     const progress: SnapshotProgress = {
@@ -183,9 +183,7 @@ export class MySqlSource implements Source {
     };
     this.progress.set(name, progress);
     for await (const chunk of readTableChunks(connection, table, { chunkSize: this.settings.snapshotChunkSize, afterKey, signal })) {
-      for (const row of chunk.rows) {
-        yield { kind: 'event', table, event: changeEvent('r', null, row, this.snapshotSource(table, at.position)) };
-      }
+      yield chunk.rows.map((row): SourceItem => ({ kind: 'event', table, event: changeEvent('r', null, row, this.snapshotSource(table, at.position)) }));
       progress.rowsDone += chunk.rows.length;
       progress.rowsPerSecond = Math.round((progress.rowsDone * 1000) / Math.max(1, Date.now() - started));
       // A table without a primary key cannot resume mid-way: its chunks carry no key, so it restarts whole.
@@ -213,36 +211,36 @@ export class MySqlSource implements Source {
   // ------------------------------------------------------------------------------------------------------------
   // Streaming
 
-  private async *stream(from: BinlogCoordinates, signal: AbortSignal): AsyncGenerator<SourceItem> {
+  private async *stream(from: BinlogCoordinates, signal: AbortSignal): AsyncGenerator<SourceItem | SourceItem[]> {
     const control = await this.connect(`connecting to source "${this.settings.name}" to read table schemas`);
     const binlog = readBinlog(
       { connection: this.settings.connection, serverId: this.settings.serverId, from, maxQueueBytes: this.settings.maxQueueBytes },
       signal,
     );
     let inTransaction = false;
-    let order = 0;
-    const perTable = new Map<string, number>();
+    const order: TransactionOrder = { total: 0, perTable: new Map() };
     try {
       for await (const item of binlog) {
         const { event } = item;
         switch (event.getEventName()) {
           case 'mariadbgtid':
             inTransaction = !event.standalone && !event.isDdl;
-            order = 0;
-            perTable.clear();
+            order.total = 0;
+            order.perTable.clear();
             break;
           case 'tablemap':
             this.tableMaps.set(event.tableId ?? -1, event as unknown as BinlogTableMapEvent);
             break;
           case 'gtid':
-            order = 0;
-            perTable.clear();
+            order.total = 0;
+            order.perTable.clear();
             break;
           case 'writerows':
           case 'updaterows':
           case 'deleterows':
             inTransaction = true;
-            for (const out of this.rowEvents(item, () => ++order, perTable)) yield out;
+            const rows = this.rowEvents(item, order);
+            if (rows.length > 0) yield rows;
             break;
           case 'xid':
             inTransaction = false;
@@ -252,8 +250,8 @@ export class MySqlSource implements Source {
             const query = (event.query ?? '').trim();
             if (/^BEGIN$/i.test(query)) {
               inTransaction = true;
-              order = 0;
-              perTable.clear();
+              order.total = 0;
+              order.perTable.clear();
             } else if (/^COMMIT$/i.test(query)) {
               inTransaction = false;
               yield { kind: 'commit', offset: toOffset({ binlog: item.resume }), ...(event.gtid ? { transactionId: event.gtid } : {}) };
@@ -275,43 +273,47 @@ export class MySqlSource implements Source {
     }
   }
 
-  private *rowEvents(item: BinlogItem, nextOrder: () => number, perTable: Map<string, number>): Generator<SourceItem> {
+  /** The items of one rows event: its rows as events, after a schema change when its table map brought one. */
+  private rowEvents(item: BinlogItem, order: TransactionOrder): SourceItem[] {
     const { event, resume } = item;
     const entry = event.tableMap?.[event.tableId ?? -1];
-    if (!entry || !this.included(entry.parentSchema, entry.tableName)) return;
+    if (!entry || !this.included(entry.parentSchema, entry.tableName)) return [];
     const tableMap = this.tableMaps.get(event.tableId ?? -1);
     const cached = tableMap && this.resolved.get(tableMap);
     const { table, changed } = cached ? { table: cached, changed: false } : this.schemaFor(entry, tableMap);
     if (tableMap && !cached) this.resolved.set(tableMap, table);
-    const name = qualifiedName(table);
+    const items: SourceItem[] = [];
     if (changed) {
-      yield { kind: 'schema-change', namespace: table.namespace, tableName: table.table, table, ddl: '', position: resume.pos, tsMs: event.timestamp };
+      items.push({ kind: 'schema-change', namespace: table.namespace, tableName: table.table, table, ddl: '', position: resume.pos, tsMs: event.timestamp });
     }
-    const op = event.getEventName() === 'writerows' ? 'c' : event.getEventName() === 'updaterows' ? 'u' : 'd';
-    for (const raw of event.rows ?? []) {
-      const total = nextOrder();
-      const collection = (perTable.get(name) ?? 0) + 1;
-      perTable.set(name, collection);
-      const source: SourceInfo = {
-        connector: 'mysql',
-        name: this.settings.name,
-        db: table.namespace,
-        table: table.table,
-        tsMs: event.timestamp,
-        snapshot: 'false',
-        // MariaDB writes no position on events inside a transaction; the transaction's start and the event's
-        // order inside it identify and order it just as well.
-        position: eventPosition(resume.file, resume.pos, total),
-        ...(event.gtid ? { gtid: event.gtid } : {}),
-        file: resume.file,
-        pos: BigInt(resume.pos),
-        row: total,
-      };
-      const transaction = { id: event.gtid ?? `${resume.file}:${resume.pos}`, totalOrder: total, dataCollectionOrder: collection };
-      const before = op === 'c' ? null : rowFromMySql(table.columns, (op === 'u' ? raw.before : raw) as Record<string, unknown>);
-      const after = op === 'd' ? null : rowFromMySql(table.columns, (op === 'u' ? raw.after : raw) as Record<string, unknown>);
-      yield { kind: 'event', table, event: { ...changeEvent(op, before, after, source), transaction } };
+    const name = qualifiedName(table);
+    const eventName = event.getEventName();
+    const op = eventName === 'writerows' ? 'c' : eventName === 'updaterows' ? 'u' : 'd';
+    const rows = event.rows ?? [];
+    // What the rows of one event share is computed once; per row only its order and values. This runs per row.
+    const gtid = event.gtid;
+    const prefix = eventPositionPrefix(resume.file, resume.pos);
+    const pos = BigInt(resume.pos);
+    const transactionId = gtid ?? `${resume.file}:${resume.pos}`;
+    const tableOrder = order.perTable.get(name) ?? 0;
+    const columns = table.columns;
+    for (let i = 0; i < rows.length; i++) {
+      const raw = rows[i] as Record<string, unknown>;
+      const total = ++order.total;
+      // MariaDB writes no position on events inside a transaction; the transaction's start and the event's
+      // order inside it identify and order it just as well.
+      const position = rowPosition(prefix, total);
+      const source: SourceInfo = gtid
+        ? { connector: 'mysql', name: this.settings.name, db: table.namespace, table: table.table, tsMs: event.timestamp, snapshot: 'false', position, gtid, file: resume.file, pos, row: total }
+        : { connector: 'mysql', name: this.settings.name, db: table.namespace, table: table.table, tsMs: event.timestamp, snapshot: 'false', position, file: resume.file, pos, row: total };
+      const before = op === 'c' ? null : rowFromMySql(columns, (op === 'u' ? raw.before : raw) as Record<string, unknown>);
+      const after = op === 'd' ? null : rowFromMySql(columns, (op === 'u' ? raw.after : raw) as Record<string, unknown>);
+      const transaction = { id: transactionId, totalOrder: total, dataCollectionOrder: tableOrder + i + 1 };
+      const changeEvent = { op, before, after, source, tsMs: Date.now(), transaction } as ChangeEvent;
+      items.push({ kind: 'event', table, event: changeEvent });
     }
+    order.perTable.set(name, tableOrder + rows.length);
+    return items;
   }
 
   /**
@@ -442,6 +444,12 @@ function sameType(known: ColumnSchema, binlog: ColumnSchema): boolean {
     default:
       return false;
   }
+}
+
+/** Where a row stands in its source transaction: Debezium's total_order and data_collection_order. */
+interface TransactionOrder {
+  total: number;
+  perTable: Map<string, number>;
 }
 
 function toOffset(offset: MySqlOffset): SourceOffset {

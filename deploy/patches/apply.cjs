@@ -15,6 +15,13 @@ const PATCHES = [
     original: 'ea72357721fbf67770b5e06b9bf4260faa1e60f3affb556bff2cc7892c1881fb',
     replacement: 'deploy/patches/kafkajs/groupMessagesPerPartition.js',
   },
+  {
+    // kafkajs 2.2.4 encodes each record into a buffer of its own and copies it four times on the way into the
+    // request; the replacement writes an uncompressed record batch once, into a buffer of its exact size.
+    target: 'node_modules/kafkajs/src/protocol/requests/produce/v3/request.js',
+    original: '993a3db997827088f5acb08cacf3c67a99ec2886303ff465d244329b8a1c7f99',
+    replacement: 'deploy/patches/kafkajs/produceRequestV3.js',
+  },
 ]
 
 const sha256 = (text) => createHash('sha256').update(text).digest('hex')

@@ -1,13 +1,14 @@
-import type { Kafka, Message } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { ChangeEvent } from '#core/change-event.ts';
 import { ColumnPolicy, type ColumnPolicyConfig } from '#core/column-policy.ts';
 import type { Logger } from '#core/log.ts';
 import type { Source, SourceItem, SourceOffset } from '#core/source.ts';
 import type { TableSchema } from '#core/table-schema.ts';
 import { ensureTopics } from '#kafka/admin.ts';
+import type { KafkaConnection } from '#kafka/client.ts';
 import { EventEncoder } from '#kafka/event-codec.ts';
-import { TransactionalProducer, type OpenTransaction } from '#kafka/producer.ts';
 import type { AvroSerde } from '#kafka/serde.ts';
+import { ThreadedProducer } from '#kafka/threaded-producer.ts';
 import {
   HEARTBEAT_KEY_SCHEMA,
   HEARTBEAT_SCHEMA,
@@ -24,6 +25,7 @@ import {
   offsetMessage,
   type CaptureTopics,
 } from './bookkeeping.ts';
+import { TransactionWriter } from './transaction-writer.ts';
 
 export interface CaptureSettings {
   /** The source's name: transactional id, offsets key and `source.name` of its events. */
@@ -36,6 +38,8 @@ export interface CaptureSettings {
   transactionMetadata: boolean;
   /** Messages sent to the open Kafka transaction at once; bounds memory inside a large source transaction. */
   sendBatchMessages: number;
+  /** Sends posted to the producer thread and not yet answered (see WriterLimits.inFlight). */
+  sendsInFlight: number;
   /**
    * Bytes sent at once. Kafka refuses a partition's record batch above the broker's `message.max.bytes`
    * (1 MiB by default), so requests stay well under it.
@@ -61,10 +65,6 @@ export class CaptureRunner {
   private readonly tablesByObject = new WeakMap<TableSchema, TableAvro>();
   private readonly knownTopics = new Set<string>();
 
-  private transaction: OpenTransaction | null = null;
-  private pending = new Map<string, Message[]>();
-  private pendingCount = 0;
-  private pendingBytes = 0;
   private boundary: SourceOffset | null = null;
   private eventsSinceBoundary = 0;
   private transactionStartedAt = 0;
@@ -74,6 +74,8 @@ export class CaptureRunner {
 
   constructor(
     private readonly kafka: Kafka,
+    /** The same cluster as `kafka`: the producer thread connects its own client with it. */
+    private readonly connection: KafkaConnection,
     private readonly serde: AvroSerde,
     private readonly settings: CaptureSettings,
     private readonly log: Logger,
@@ -89,7 +91,12 @@ export class CaptureRunner {
     // so the offsets read next are final.
     // The id names the deployment (topic prefix) and the source: two deployments sharing a cluster must not fence
     // each other's captures.
-    const producer = await TransactionalProducer.connect(this.kafka, `tributary-capture-${this.settings.topicPrefix}-${this.settings.name}`);
+    const producer = await ThreadedProducer.start(this.connection, `tributary-capture-${this.settings.topicPrefix}-${this.settings.name}`);
+    const writer = new TransactionWriter(producer, {
+      messages: this.settings.sendBatchMessages,
+      bytes: this.settings.sendBatchBytes,
+      inFlight: this.settings.sendsInFlight,
+    });
     try {
       const offset = await loadOffset(this.kafka, this.topics, this.settings.name);
       source.restoreSchemas(await loadSchemaHistory(this.kafka, this.topics, this.settings.name));
@@ -99,39 +106,48 @@ export class CaptureRunner {
         for (const table of source.snapshotProgress().filter((p) => !p.done)) this.log.info({ snapshot: table }, 'snapshot progress');
       }, 10_000);
       try {
-        await this.pump(producer, source.items(offset, signal)[Symbol.asyncIterator](), signal);
+        await this.pump(writer, source.items(offset, signal)[Symbol.asyncIterator](), signal);
+        await writer.drain();
       } finally {
         clearInterval(progress);
       }
     } catch (error) {
-      await this.transaction?.abort();
+      await writer.abort();
       throw error;
     } finally {
-      this.transaction = null;
-      await producer.close().catch(() => undefined);
+      await producer.close();
     }
   }
 
-  private async pump(producer: TransactionalProducer, items: AsyncIterator<SourceItem>, signal: AbortSignal): Promise<void> {
+  private async pump(writer: TransactionWriter, items: AsyncIterator<SourceItem | SourceItem[]>, signal: AbortSignal): Promise<void> {
     let next = items.next();
     try {
       for (;;) {
-        const result = await this.nextOrTimer(next, signal);
+        // Inside a source transaction nothing interrupts the wait: a stop is only honoured at a boundary.
+        const result = this.eventsSinceBoundary > 0 ? await next : await this.nextOrTimer(next, writer, signal);
         if (result === 'stop') break;
         if (result === 'linger') {
-          await this.commit(producer);
+          await this.commit(writer);
           continue;
         }
         if (result === 'heartbeat') {
-          await this.heartbeat(producer);
+          await this.heartbeat(writer);
           continue;
         }
         if (result.done) break;
         next = items.next();
-        await this.handle(producer, result.value);
-        if (signal.aborted && this.eventsSinceBoundary === 0) break;
+        const value = result.value;
+        let stop = false;
+        for (const item of Array.isArray(value) ? value : [value]) {
+          const handling = item.kind === 'event' ? this.event(writer, item) : this.handle(writer, item);
+          if (handling) await handling;
+          // A stop is honoured at the first boundary, even inside an array: what follows it is read again on restart.
+          stop = signal.aborted && this.eventsSinceBoundary === 0;
+          if (stop) break;
+        }
+        if (stop) break;
       }
-      if (this.boundary && this.eventsSinceBoundary === 0) await this.commit(producer);
+      if (this.boundary && this.eventsSinceBoundary === 0) await this.commit(writer);
     } finally {
       await items.return?.();
     }
@@ -142,11 +158,10 @@ export class CaptureRunner {
    * pending) or a heartbeat is due, whichever comes first.
    */
   private async nextOrTimer(
-    next: Promise<IteratorResult<SourceItem>>,
+    next: Promise<IteratorResult<SourceItem | SourceItem[]>>,
+    writer: TransactionWriter,
     signal: AbortSignal,
-  ): Promise<IteratorResult<SourceItem> | 'linger' | 'heartbeat' | 'stop'> {
-    // Inside a source transaction nothing interrupts the wait: a stop is only honoured at a boundary.
-    if (this.eventsSinceBoundary > 0) return next;
+  ): Promise<IteratorResult<SourceItem | SourceItem[]> | 'linger' | 'heartbeat' | 'stop'> {
     if (signal.aborted) return 'stop';
     let onAbort = () => {};
     const stop = new Promise<'stop'>((resolve) => {
@@ -162,33 +177,52 @@ export class CaptureRunner {
       if (at !== Infinity) timer = setTimeout(() => resolve(at === lingerAt ? 'linger' : 'heartbeat'), Math.max(0, at - now));
     });
     try {
-      return await Promise.race([next, fired, stop]);
+      // A failed send or commit ends the wait too: a quiet source must not hide it.
+      return await Promise.race([next, fired, stop, writer.failed]);
     } finally {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
     }
   }
 
-  private async handle(producer: TransactionalProducer, item: SourceItem): Promise<void> {
+  /**
+   * An event, without a promise in the common case (its table known, no tombstone to add, room in the batch): this
+   * runs for every row, and an async call per row costs about as much as encoding it.
+   */
+  private event(writer: TransactionWriter, item: SourceItem & { kind: 'event' }): Promise<void> | undefined {
+    const avro = this.tablesByObject.get(this.policy.schema(item.table));
+    if (!avro || (item.event.op === 'd' && this.settings.tombstones)) return this.handle(writer, item);
+    const event = this.policy.event(item.table, item.event);
+    const appending = this.encoder.append(writer.batch, event, avro);
+    if (appending) return appending.then(() => this.added(writer, event));
+    return this.added(writer, event);
+  }
+
+  private added(writer: TransactionWriter, event: ChangeEvent): Promise<void> | undefined {
+    this.eventsSinceBoundary++;
+    this.countForTransaction(event);
+    return writer.full ? writer.flush() : undefined;
+  }
+
+  private async handle(writer: TransactionWriter, item: SourceItem): Promise<void> {
     switch (item.kind) {
       case 'event': {
         const avro = await this.tableAvro(this.policy.schema(item.table));
         const event = this.policy.event(item.table, item.event);
-        this.add(avro.topic, await this.encoder.encode(event, avro));
+        const appending = this.encoder.append(writer.batch, event, avro);
+        if (appending) await appending;
         if (event.op === 'd' && this.settings.tombstones) {
           const tombstone = await this.encoder.tombstone(event, avro);
-          if (tombstone) this.add(avro.topic, tombstone);
+          if (tombstone) writer.batch.add(avro.topic, tombstone);
         }
-        this.eventsSinceBoundary++;
-        this.countForTransaction(event);
-        if (this.full()) await this.sendPending(producer);
+        await this.added(writer, event);
         return;
       }
       case 'schema-change': {
         // Like an event, a history record belongs to the boundary that follows it: no commit or stop before it.
         this.eventsSinceBoundary++;
         if (item.table) await this.tableAvro(this.policy.schema(item.table));
-        this.add(this.topics.schemaHistory, historyMessage(this.settings.name, item.namespace, item.tableName, item.table));
+        writer.batch.add(this.topics.schemaHistory, historyMessage(this.settings.name, item.namespace, item.tableName, item.table));
         const id = await this.serde.schemaId(`${this.topics.schemaChanges}-value`, SCHEMA_CHANGE_SCHEMA);
         const value = await this.serde.encode(id, {
           source: this.settings.name,
@@ -199,80 +233,58 @@ export class CaptureRunner {
           ts_ms: BigInt(item.tsMs),
           table: item.table ? JSON.stringify(item.table) : null,
         });
-        this.add(this.topics.schemaChanges, { key: this.settings.name, value });
+        writer.batch.add(this.topics.schemaChanges, { key: this.settings.name, value });
         return;
       }
       case 'commit': {
         this.boundary = item.offset;
         this.eventsSinceBoundary = 0;
         if (this.settings.transactionMetadata && item.transactionId && this.txEvents.size > 0) {
-          await this.addTransactionMetadata(item.transactionId);
+          await this.addTransactionMetadata(writer, item.transactionId);
         }
         this.txEvents.clear();
         // Sending and committing are apart: a full buffer is sent into the open transaction, and the transaction
         // commits once per linger period. Each commit costs the broker a round of markers before the next
         // transaction may start, so committing per buffer would cap a backlog drain at a few buffers a second.
-        if (Date.now() - this.transactionStartedAt >= this.settings.lingerMs) await this.commit(producer);
-        else if (this.full()) await this.sendPending(producer);
+        if (Date.now() - this.transactionStartedAt >= this.settings.lingerMs) await this.commit(writer);
+        else if (writer.full) await writer.flush();
         return;
       }
       case 'heartbeat':
         this.boundary = item.offset;
         this.eventsSinceBoundary = 0;
-        await this.heartbeat(producer);
+        await this.heartbeat(writer);
         return;
     }
   }
 
   /** A heartbeat message, committed together with the current boundary's offset if there is one. */
-  private async heartbeat(producer: TransactionalProducer): Promise<void> {
+  private async heartbeat(writer: TransactionWriter): Promise<void> {
     const keyId = await this.serde.schemaId(`${this.topics.heartbeat}-key`, HEARTBEAT_KEY_SCHEMA);
     const valueId = await this.serde.schemaId(`${this.topics.heartbeat}-value`, HEARTBEAT_SCHEMA);
-    this.add(this.topics.heartbeat, {
+    writer.batch.add(this.topics.heartbeat, {
       key: await this.serde.encode(keyId, { serverName: this.settings.name }),
       value: await this.serde.encode(valueId, { ts_ms: BigInt(Date.now()) }),
     });
     this.lastHeartbeat = Date.now();
     if (this.boundary) {
-      await this.commit(producer);
+      await this.commit(writer);
     } else {
-      await this.sendPending(producer);
-      await this.transaction?.commit();
-      this.transaction = null;
+      await writer.commit();
     }
   }
 
-  private full(): boolean {
-    return this.pendingCount >= this.settings.sendBatchMessages || this.pendingBytes >= this.settings.sendBatchBytes;
-  }
-
-  private add(topic: string, message: Message): void {
-    const list = this.pending.get(topic);
-    if (list) list.push(message);
-    else this.pending.set(topic, [message]);
-    this.pendingCount++;
-    this.pendingBytes += messageBytes(message);
-  }
-
-  private async sendPending(producer: TransactionalProducer): Promise<void> {
-    if (this.pendingCount === 0) return;
-    this.transaction ??= await producer.begin();
-    const batches = [...this.pending].map(([topic, messages]) => ({ topic, messages }));
-    this.pending = new Map();
-    this.pendingCount = 0;
-    this.pendingBytes = 0;
-    await this.transaction.send(batches);
-  }
-
-  /** Commits everything up to the last boundary, together with the offset that resumes after it. */
-  private async commit(producer: TransactionalProducer): Promise<void> {
+  /**
+   * Commits everything up to the last boundary, together with the offset that resumes after it. The commit is
+   * posted, not awaited (TransactionWriter): reading goes on while the broker writes its markers, and a failure
+   * surfaces at the next wait for the producer, before anything after it can commit.
+   */
+  private async commit(writer: TransactionWriter): Promise<void> {
     if (!this.boundary) return;
-    this.add(this.topics.offsets, offsetMessage(this.settings.name, this.boundary));
-    await this.sendPending(producer);
-    // Invariant: the offset sent just above is in the same Kafka transaction as every event before the
+    writer.batch.add(this.topics.offsets, offsetMessage(this.settings.name, this.boundary));
+    // Invariant: the offset added just above is in the same Kafka transaction as every event before the
     // boundary, so it becomes durable exactly when they do, and never before.
-    await this.transaction?.commit();
-    this.transaction = null;
+    await writer.commit();
     this.boundary = null;
     this.transactionStartedAt = Date.now();
   }
@@ -310,19 +322,14 @@ export class CaptureRunner {
     this.txEvents.set(collection, (this.txEvents.get(collection) ?? 0) + 1);
   }
 
-  private async addTransactionMetadata(id: string): Promise<void> {
+  private async addTransactionMetadata(writer: TransactionWriter, id: string): Promise<void> {
     const valueId = await this.serde.schemaId(`${this.topics.transactions}-value`, TRANSACTION_METADATA_SCHEMA);
     const ts = BigInt(Date.now());
     const collections = [...this.txEvents].map(([name, count]) => ({ data_collection: name, event_count: BigInt(count) }));
     const total = collections.reduce((sum, c) => sum + c.event_count, 0n);
     const begin = { status: 'BEGIN', id, ts_ms: ts, event_count: null, data_collections: null };
     const end = { status: 'END', id, ts_ms: ts, event_count: total, data_collections: collections };
-    this.add(this.topics.transactions, { key: id, value: await this.serde.encode(valueId, begin) });
-    this.add(this.topics.transactions, { key: id, value: await this.serde.encode(valueId, end) });
+    writer.batch.add(this.topics.transactions, { key: id, value: await this.serde.encode(valueId, begin) });
+    writer.batch.add(this.topics.transactions, { key: id, value: await this.serde.encode(valueId, end) });
   }
-}
-
-function messageBytes(message: Message): number {
-  const size = (part: Message['key'] | Message['value']) => (part == null ? 0 : typeof part === 'string' ? part.length * 3 : part.length);
-  return 64 + size(message.key) + size(message.value);
 }

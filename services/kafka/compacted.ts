@@ -7,7 +7,9 @@ import { classifyKafkaError } from './errors.ts';
 /**
  * Reads a (compacted) topic from the beginning to its current end in read_committed mode and returns the last
  * value of each key (null for a tombstone). For the small bookkeeping topics: offsets and schema history.
- * Reading to the end is judged by the consumer's lag per partition, which also counts transaction markers.
+ * The end is each partition's last stable offset when the read begins (a read_committed ListOffsets): everything
+ * committed by then. The high watermark would not do: a transaction another producer has open keeps it above what
+ * read_committed consumers can reach until that transaction ends.
  */
 export async function readLatestByKey(
   kafka: Kafka,
@@ -18,6 +20,8 @@ export async function readLatestByKey(
   const ends = await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(topic)).catch((error: unknown) => {
     throw classifyKafkaError(`reading the end offsets of ${topic}`, error);
   });
+  // kafkajs's ListOffsets is read_committed by default: `high` is the last stable offset.
+  const stable = new Map(ends.map((p) => [p.partition, BigInt(p.high)]));
   const pending = new Set(ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => p.partition));
   const latest = new Map<string, Buffer | null>();
   if (pending.size === 0) return latest;
@@ -27,7 +31,9 @@ export async function readLatestByKey(
   let caughtUp!: () => void;
   const done = new Promise<void>((resolve) => (caughtUp = resolve));
   consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-    if (payload.topic === topic && BigInt(payload.offsetLag) <= 0n) {
+    // A batch's last offset counts transaction markers and aborted records too, so it does reach the end.
+    const reached = BigInt(payload.lastOffset) + 1n >= (stable.get(payload.partition) ?? 0n) || BigInt(payload.offsetLag) <= 0n;
+    if (payload.topic === topic && reached) {
       pending.delete(payload.partition);
       if (pending.size === 0) caughtUp();
     }

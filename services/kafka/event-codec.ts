@@ -1,12 +1,18 @@
 import type { Message } from 'kafkajs';
 import type { ChangeEvent } from '#core/change-event.ts';
-import { envelopeRecord, keyRecord } from '#schemas/envelope.ts';
+import { EnvelopeRecords, envelopeRecord, keyRecord } from '#schemas/envelope.ts';
 import type { TableAvro } from '#schemas/table-avro.ts';
+import type { MessageBatch } from './message-batch.ts';
 import type { AvroSerde } from './serde.ts';
+
+/** The header a tombstone carries: the source position of the delete it follows. */
+export const POSITION_HEADER = 'tributary.position';
 
 /** Turns ChangeEvents into Kafka messages: Avro key and envelope, in Confluent's wire format. */
 export class EventEncoder {
   constructor(private readonly serde: AvroSerde) {}
+
+  private readonly records = new EnvelopeRecords();
 
   /** Schema ids per table version, so that after the first event encoding is synchronous. */
   private readonly ids = new WeakMap<TableAvro, { key: number | null; value: number }>();
@@ -23,6 +29,53 @@ export class EventEncoder {
     return { key, value, timestamp: String(event.source.tsMs) };
   }
 
+  /**
+   * Appends the event's message to `batch`, encoded in place. Synchronous (returns undefined) once the table's
+   * schemas are registered, which is every event but a table version's first: the capture's hot path.
+   */
+  append(batch: MessageBatch, event: ChangeEvent, avro: TableAvro): Promise<void> | undefined {
+    const ids = this.ids.get(avro);
+    if (ids && this.appendKnown(batch, event, avro, ids)) return undefined;
+    return this.appendAfterRegistering(batch, event, avro);
+  }
+
+  private async appendAfterRegistering(batch: MessageBatch, event: ChangeEvent, avro: TableAvro): Promise<void> {
+    const ids = this.ids.get(avro) ?? (await this.register(avro));
+    if (this.appendKnown(batch, event, avro, ids)) return;
+    const message = await this.encode(event, avro);
+    batch.add(avro.topic, message);
+  }
+
+  /** False when the serde does not hold the schemas yet (registered by another process, not read back). */
+  private appendKnown(batch: MessageBatch, event: ChangeEvent, avro: TableAvro, ids: { key: number | null; value: number }): boolean {
+    // The value first, then the key, as `encode` does: the same error is reported for an event that fits neither.
+    const valueStart = batch.used;
+    const valueEnd = this.writeAvro(batch, ids.value, this.records.record(event, avro));
+    if (valueEnd === undefined) return false;
+    const keyValue = ids.key === null ? null : keyRecord(event, avro);
+    const keyStart = batch.used;
+    const keyEnd = ids.key === null || keyValue === null ? -1 : this.writeAvro(batch, ids.key, keyValue);
+    if (keyEnd === undefined) {
+      batch.used = valueStart;
+      return false;
+    }
+    batch.addRanges(avro.topic, keyStart, keyEnd, valueStart, valueEnd, event.source.tsMs);
+    return true;
+  }
+
+  /** Writes one Avro message at the end of the batch and returns its end, growing the batch as avsc asks. */
+  private writeAvro(batch: MessageBatch, schemaId: number, value: unknown): number | undefined {
+    for (;;) {
+      const end = this.serde.encodeKnownInto(schemaId, value, batch.data, batch.used);
+      if (end === undefined) return undefined;
+      if (end >= 0) {
+        batch.used = end;
+        return end;
+      }
+      batch.reserve(batch.data.length - batch.used - end); // avsc returns minus the bytes missing
+    }
+  }
+
   private async register(avro: TableAvro): Promise<{ key: number | null; value: number }> {
     const ids = {
       value: await this.serde.schemaId(`${avro.topic}-value`, avro.valueSchema),
@@ -37,6 +90,7 @@ export class EventEncoder {
     const keyValue = keyRecord(event, avro);
     if (!avro.keySchema || !keyValue) return null;
     const key = await this.serde.encode(await this.serde.schemaId(`${avro.topic}-key`, avro.keySchema), keyValue);
-    return { key, value: null, timestamp: String(event.source.tsMs) };
+    // The position lets a sink apply the tombstone with the same guard as the delete, when it meets it alone.
+    return { key, value: null, timestamp: String(event.source.tsMs), headers: { [POSITION_HEADER]: event.source.position } };
   }
 }

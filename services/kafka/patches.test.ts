@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 const require = createRequire(import.meta.url);
 
@@ -22,5 +22,59 @@ describe('kafkajs patches', () => {
     });
     expect(grouped).toEqual({ 0: [{ key: 'a' }, { key: 'c' }, { key: 'e' }], 1: [{ key: 'b' }, { key: 'd' }] });
     expect(group({ topic: 't', partitionMetadata: [], messages, partitioner: () => 0 })).toEqual({});
+  });
+
+  it('the installed produce request is the one-buffer encoder', () => {
+    const installed = readFileSync(require.resolve('kafkajs/src/protocol/requests/produce/v3/request.js'), 'utf8');
+    expect(installed).toBe(readFileSync(new URL('../../deploy/patches/kafkajs/produceRequestV3.js', import.meta.url), 'utf8'));
+  });
+
+  it("writes a partition's record batch byte for byte as kafkajs's own encoder does", async () => {
+    type Encoder = { buffer: Buffer };
+    type PartitionEncoder = (data: object) => Encoder | null | Promise<Encoder>;
+    const { partitionEncoders } = require('kafkajs/src/protocol/requests/produce/v3/request.js') as {
+      partitionEncoders: { fast: PartitionEncoder; original: (compression: number) => PartitionEncoder };
+    };
+    const Long = require('kafkajs/src/utils/long') as { fromValue: (v: unknown) => unknown };
+    let seed = 11;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const bytes = (max: number) => {
+      const buffer = Buffer.alloc(Math.floor(random() * max));
+      for (let i = 0; i < buffer.length; i += 7) buffer[i] = Math.floor(random() * 256);
+      return buffer;
+    };
+    const now = vi.spyOn(Date, 'now').mockReturnValue(1_795_000_000_123);
+    try {
+      for (let round = 0; round < 120; round++) {
+        const count = 1 + Math.floor(random() * (round % 30 === 0 ? 3000 : 40));
+        const messages = Array.from({ length: count }, () => {
+          const message: { key: Buffer | null; value: Buffer | null; timestamp?: string; headers?: object } = {
+            key: random() < 0.1 ? null : bytes(20),
+            value: random() < 0.1 ? null : bytes(round % 7 === 0 ? 5_000 : 400),
+          };
+          if (random() < 0.8) message.timestamp = String(1_795_000_000_000 + Math.floor(random() * (round % 5 === 0 ? 10 ** 9 : 1000)));
+          if (random() < 0.05) message.headers = {};
+          return message;
+        });
+        const data = {
+          partition: Math.floor(random() * 64),
+          messages,
+          transactionalId: random() < 0.5 ? 'tx' : null,
+          firstSequence: Math.floor(random() * 2 ** 31),
+          producerId: Long.fromValue(String(Math.floor(random() * 2 ** 53))),
+          producerEpoch: Math.floor(random() * 2 ** 15),
+        };
+        const fast = partitionEncoders.fast(data);
+        expect(fast, `round ${round}`).not.toBeNull();
+        const original = (await partitionEncoders.original(0)(data)) as Encoder;
+        expect((fast as Encoder).buffer.equals(original.buffer), `round ${round}`).toBe(true);
+      }
+      // What the fast path leaves to the original: headers and string keys.
+      const base = { partition: 0, transactionalId: 'tx', firstSequence: 0, producerId: Long.fromValue(1), producerEpoch: 0 };
+      expect(partitionEncoders.fast({ ...base, messages: [{ key: null, value: null, headers: { a: 'b' } }] })).toBeNull();
+      expect(partitionEncoders.fast({ ...base, messages: [{ key: 'k', value: null }] })).toBeNull();
+    } finally {
+      now.mockRestore();
+    }
   });
 });

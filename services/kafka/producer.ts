@@ -1,5 +1,6 @@
-import { Partitioners, type Kafka, type Message, type Producer, type Transaction } from 'kafkajs';
+import type { Kafka, Message, Producer, Transaction } from 'kafkajs';
 import { classifyKafkaError } from './errors.ts';
+import { JavaCompatiblePartitioner } from './partitioner.ts';
 
 export interface TopicMessages {
   topic: string;
@@ -29,7 +30,7 @@ export class TransactionalProducer {
       // take to publish (a million rows takes about 40 s here). The broker allows up to 15 minutes by default.
       transactionTimeout: 300_000,
       // Murmur2, as the Java client: a key lands on the partition any other Kafka producer would choose.
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: JavaCompatiblePartitioner,
       // A transaction that begins right after a commit is refused (CONCURRENT_TRANSACTIONS) until the broker has
       // written the commit markers, a few milliseconds; kafkajs's default first retry after 300 ms would idle
       // the capture for most of each commit.
@@ -37,7 +38,15 @@ export class TransactionalProducer {
     });
     try {
       await producer.connect();
+      // kafkajs's connect() initialises only its idempotent, non-transactional producer id: the transactional id is
+      // registered with the coordinator (bumping its epoch, which fences the previous incarnation and aborts the
+      // transaction that one left open) at the first transaction(). Beginning and abandoning an empty one does it
+      // now, so that the caller's next read_committed read sees everything that incarnation left, final. An empty
+      // transaction's abort sends nothing.
+      const fence = await producer.transaction();
+      await fence.abort();
     } catch (error) {
+      await producer.disconnect().catch(() => undefined);
       throw classifyKafkaError(`connecting transactional producer "${transactionalId}"`, error);
     }
     return new TransactionalProducer(producer, transactionalId);

@@ -1,4 +1,4 @@
-import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import type avro from 'avsc';
 import { TributaryError } from '#core/errors.ts';
 import { avroOptions, explainInvalid } from '#schemas/avro-types.ts';
@@ -44,19 +44,51 @@ export class AvroSerde {
     const cacheKey = `${subject}\n${text}`;
     let id = this.ids.get(cacheKey);
     if (!id) {
-      id = this.registry
-        .register({ type: SchemaType.AVRO, schema: text }, { subject, compatibility: COMPATIBILITY.BACKWARD })
-        .then(async (registered) => {
-          this.types.set(registered.id, (await this.registry.getSchema(registered.id)) as unknown as avro.Type);
-          return registered.id;
+      const action = `registering the schema of subject "${subject}"`;
+      // Registered over the REST API rather than the client's register(), which would pin the subject's
+      // compatibility level to BACKWARD: which changes a subject accepts is the registry operator's setting.
+      id = this.rest<{ id: number }>(action, `/subjects/${encodeURIComponent(subject)}/versions`, { method: 'POST', body: JSON.stringify({ schema: text }) })
+        .then(async ({ id: registered }) => {
+          this.types.set(registered, (await this.registry.getSchema(registered)) as unknown as avro.Type);
+          return registered;
         })
         .catch((error: unknown) => {
           this.ids.delete(cacheKey);
-          throw classifyRegistryError(`registering the schema of subject "${subject}"`, error);
+          throw classifyRegistryError(action, error);
         });
       this.ids.set(cacheKey, id);
     }
     return id;
+  }
+
+  /** One call to the registry's Confluent REST API; failures carry `status` for classifyRegistryError. */
+  private async rest<T>(action: string, path: string, init: { method?: string; body?: string } = {}): Promise<T> {
+    const headers: Record<string, string> = {
+      accept: 'application/vnd.schemaregistry.v1+json, application/json',
+      'content-type': 'application/vnd.schemaregistry.v1+json',
+    };
+    if (this.connection.auth) {
+      headers.authorization = `Basic ${Buffer.from(`${this.connection.auth.username}:${this.connection.auth.password}`).toString('base64')}`;
+    }
+    let response: Response;
+    try {
+      response = await fetch(`${this.connection.url.replace(/\/+$/, '')}${path}`, { ...init, headers, signal: AbortSignal.timeout(30_000) });
+    } catch (error) {
+      // fetch says only "fetch failed"; the reason (ECONNREFUSED, a timeout) is its cause.
+      const reason = (error as { cause?: { message?: string; code?: string } }).cause;
+      const detail = [(error as Error).message, reason?.code, reason?.message].filter(Boolean).join(': ');
+      throw classifyRegistryError(action, new Error(detail));
+    }
+    const body = (await response.json().catch(() => ({}))) as T & { message?: string };
+    if (!response.ok) {
+      const reason = body.message ?? `the registry answered ${response.status}`;
+      const hint =
+        response.status === 409
+          ? ' (the new schema is incompatible with the subject\'s earlier versions under the registry\'s compatibility level; if the source change is intended, set that subject\'s compatibility to NONE)'
+          : '';
+      throw classifyRegistryError(action, Object.assign(new Error(`${reason}${hint}`), { status: response.status }));
+    }
+    return body;
   }
 
   /** avsc types of the ids this process registered or read, for the synchronous hot path. */
@@ -87,6 +119,23 @@ export class AvroSerde {
     throw new TributaryError('INTERNAL', `encoding with schema id ${schemaId}: the encoder never found the buffer large enough`);
   }
 
+  /**
+   * Like `encodeKnown`, but writes into `target` at `offset` (header included) and returns the end, as avsc does:
+   * minus the bytes missing when `target` is too small; `undefined` when the schema is not known to this process.
+   */
+  encodeKnownInto(schemaId: number, value: unknown, target: Buffer, offset: number): number | undefined {
+    const type = this.types.get(schemaId);
+    if (!type) return undefined;
+    if (target.length < offset + 5) return target.length - offset - 5 - 256;
+    target[offset] = 0;
+    target.writeUInt32BE(schemaId, offset + 1);
+    try {
+      return type.encode(value, target, offset + 5);
+    } catch (error) {
+      throw new TributaryError('VALUE_INVALID', `encoding with schema id ${schemaId}: ${explainInvalid(type, value)}`, { cause: error });
+    }
+  }
+
   async encode(schemaId: number, value: unknown): Promise<Buffer> {
     const known = this.encodeKnown(schemaId, value);
     if (known) return known;
@@ -113,6 +162,15 @@ export class AvroSerde {
       throw classifyRegistryError(`decoding a message with schema id ${message.readUInt32BE(1)}`, error);
     }
   }
+
+  /**
+   * The schema text registered under `id`, exactly as registered: unlike the parsed type, it keeps every
+   * attribute (`connect.name`, `connect.parameters`, original column names) that sinks read column types from.
+   */
+  async schemaText(id: number): Promise<string> {
+    return (await this.rest<{ schema: string }>(`reading schema id ${id}`, `/schemas/ids/${id}`)).schema;
+  }
+
 
   /** The writer schema registered under `id`, as JSON. */
   async schema(id: number): Promise<object> {
