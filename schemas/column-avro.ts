@@ -11,6 +11,14 @@ const connect = (name: string, parameters?: Record<string, string>) => ({
   'connect.name': name,
 });
 
+/**
+ * The declared length of a string or binary column, under the parameter Debezium's `column.propagate.source.type`
+ * uses, so that sinks (ours and Debezium's JDBC sink) can size the target column instead of guessing.
+ */
+export const LENGTH_PARAMETER = '__debezium.source.column.length';
+
+const lengthOf = (length: number) => ({ 'connect.parameters': { [LENGTH_PARAMETER]: String(length) } });
+
 export function columnAvroType(type: ColumnType): AvroSchema {
   switch (type.kind) {
     case 'boolean':
@@ -37,7 +45,7 @@ export function columnAvroType(type: ColumnType): AvroSchema {
         logicalType: 'decimal',
       };
     case 'string':
-      return 'string';
+      return type.length === undefined ? 'string' : { type: 'string', ...lengthOf(type.length) };
     case 'json':
       return { type: 'string', ...connect('io.debezium.data.Json') };
     case 'enum':
@@ -47,7 +55,7 @@ export function columnAvroType(type: ColumnType): AvroSchema {
     case 'uuid':
       return { type: 'string', ...connect('io.debezium.data.Uuid'), logicalType: 'uuid' };
     case 'bytes':
-      return 'bytes';
+      return type.length === undefined ? 'bytes' : { type: 'bytes', ...lengthOf(type.length) };
     case 'bits':
       return { type: 'bytes', ...connect('io.debezium.data.Bits', { length: String(type.length) }) };
     case 'date':

@@ -8,6 +8,7 @@ import { createKafka } from '#kafka/client.ts';
 import { AvroSerde } from '#kafka/serde.ts';
 import { tailTopic } from '#kafka/tail.ts';
 import { runCapture } from '#capture/service.ts';
+import { runSink } from '#sink/service.ts';
 
 const configOption = () =>
   new Option('-c, --config <file>', 'the configuration file').env('TRIBUTARY_CONFIG').default('tributary.yaml');
@@ -62,6 +63,20 @@ program
     process.once('SIGINT', () => abort.abort());
     process.once('SIGTERM', () => abort.abort());
     await runCapture(settings, source, abort.signal);
+  });
+
+program
+  .command('sink')
+  .description('run one sink from tributary.yaml: consume its change topics and apply them to the target (idempotently)')
+  .argument('<sink>', 'the sink name')
+  .addOption(configOption())
+  .action(async (sink: string, options: { config: string }) => {
+    const settings = loadConfig(options.config);
+    const abort = new AbortController();
+    // SIGTERM and Ctrl-C finish the batch in flight, commit its offsets, and exit.
+    process.once('SIGINT', () => abort.abort());
+    process.once('SIGTERM', () => abort.abort());
+    await runSink(settings, sink, abort.signal);
   });
 
 try {

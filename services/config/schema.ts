@@ -184,7 +184,7 @@ export const BatchConfigSchema = strictObject({
 }).describe('How change events are grouped into writes.');
 
 const sinkCommon = {
-  name: identifier().describe('Unique sink name; also its Kafka consumer group suffix.'),
+  name: identifier().describe('Unique sink name; also its Kafka consumer group id, so its committed offsets are its checkpoint.'),
   topics: TopicSelectorSchema,
   startFrom: z
     .enum(['earliest', 'latest'])

@@ -16,6 +16,10 @@ export function captureConfig(options: {
   include?: string;
   extra?: string;
   password?: string;
+  /** Partitions of the change topics the capture creates (default 1). */
+  partitions?: number;
+  /** YAML lines of a `sinks:` list, indented as list items (`  - name: …`). */
+  sinks?: string[];
 }): string {
   const mysql = mysqlConnection();
   const file = join(tmpdir(), `${uniqueName('tributary')}.yaml`);
@@ -25,6 +29,7 @@ export function captureConfig(options: {
       'kafka:',
       `  brokers: ${stackEnv('KAFKA_BROKERS')}`,
       `  topicPrefix: ${options.prefix}`,
+      ...(options.partitions ? ['  topicDefaults:', `    partitions: ${options.partitions}`] : []),
       'schemaRegistry:',
       `  url: ${stackEnv('SCHEMA_REGISTRY_URL')}`,
       'sources:',
@@ -38,6 +43,7 @@ export function captureConfig(options: {
       `      password: "${options.password ?? mysql.password ?? ''}"`,
       `    include: ["${options.include ?? `${options.database}.*`}"]`,
       ...(options.extra ? [options.extra] : []),
+      ...(options.sinks ? ['sinks:', ...options.sinks] : []),
     ].join('\n'),
   );
   return file;
@@ -51,10 +57,19 @@ export interface CaptureProcess {
 
 /** `tributary capture <source>` as its own process, the way it is deployed; its logs are kept for failures. */
 export function startCapture(config: string, source: string, logLevel?: string): CaptureProcess {
-  // TRIBUTARY_NODE_ARGS passes flags such as --cpu-prof to the capture process, for profiling benchmarks.
+  return startTributary(['capture', source], config, logLevel);
+}
+
+/** `tributary sink <name>` as its own process; `env` adds variables (fault injection). */
+export function startSink(config: string, sink: string, env: Record<string, string> = {}, logLevel?: string): CaptureProcess {
+  return startTributary(['sink', sink], config, logLevel, env);
+}
+
+function startTributary(args: string[], config: string, logLevel?: string, env: Record<string, string> = {}): CaptureProcess {
+  // TRIBUTARY_NODE_ARGS passes flags such as --cpu-prof to the process, for profiling benchmarks.
   const nodeArgs = process.env.TRIBUTARY_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, bin, 'capture', source, '--config', config], {
-    env: { ...process.env, TRIBUTARY_LOG_LEVEL: logLevel ?? process.env.TRIBUTARY_LOG_LEVEL ?? 'warn' },
+  const child = spawn(process.execPath, [...nodeArgs, bin, ...args, '--config', config], {
+    env: { ...process.env, ...env, TRIBUTARY_LOG_LEVEL: logLevel ?? process.env.TRIBUTARY_LOG_LEVEL ?? 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import type { ColumnType } from '#core/column-type.ts';
+import type { TableSchema } from '#core/table-schema.ts';
+import { buildTableAvro } from './table-avro.ts';
+import { tableFromAvro } from './table-from-avro.ts';
+
+const TYPES: Record<string, ColumnType> = {
+  id: { kind: 'int64' },
+  'odd name-ü': { kind: 'string', length: 40 },
+  flag: { kind: 'boolean' },
+  small: { kind: 'int16' },
+  medium: { kind: 'int32' },
+  real: { kind: 'float32' },
+  dbl: { kind: 'float64' },
+  price: { kind: 'decimal', precision: 65, scale: 30 },
+  note: { kind: 'string' },
+  doc: { kind: 'json' },
+  mood: { kind: 'enum', values: ['happy', 'sad'] },
+  tags: { kind: 'set', values: ['a', 'b', 'c'] },
+  uid: { kind: 'uuid' },
+  blob: { kind: 'bytes' },
+  bin: { kind: 'bytes', length: 16 },
+  mask: { kind: 'bits', length: 64 },
+  born: { kind: 'date' },
+  at: { kind: 'time' },
+  stamp: { kind: 'timestamp' },
+  instant: { kind: 'timestamptz' },
+  yr: { kind: 'year' },
+};
+
+const table: TableSchema = {
+  namespace: 'shop',
+  table: 'everything',
+  columns: Object.entries(TYPES).map(([name, type]) => ({ name, type, nullable: name !== 'id' && name !== 'odd name-ü', sourceType: '' })),
+  primaryKey: ['id', 'odd name-ü'],
+};
+
+describe('tableFromAvro', () => {
+  it('reads back every column type, nullability, original names and the key from the writer schemas', () => {
+    const avro = buildTableAvro(table, { topicPrefix: 'p', connector: 'mysql' });
+    // As a sink gets them: the registered schema text, parsed (avsc's own export drops the attributes read here).
+    const envelope = JSON.parse(JSON.stringify(avro.valueSchema)) as object;
+    const key = JSON.parse(JSON.stringify(avro.keySchema)) as object;
+    const read = tableFromAvro('shop', 'everything', envelope, key);
+    expect(read.columns.map(({ name, type, nullable }) => ({ name, type, nullable }))).toEqual(
+      table.columns.map(({ name, type, nullable }) => ({ name, type, nullable })),
+    );
+    expect(read.primaryKey).toEqual(['id', 'odd name-ü']);
+    expect(read.fields).toEqual(avro.fields);
+  });
+
+  it('reads a table without a key and refuses a schema that is not an envelope', () => {
+    const avro = buildTableAvro({ ...table, primaryKey: [] }, { topicPrefix: 'p', connector: 'mysql' });
+    expect(tableFromAvro('shop', 'everything', avro.valueSchema, null).primaryKey).toEqual([]);
+    expect(() => tableFromAvro('shop', 'x', { type: 'record', name: 'X', fields: [] }, null)).toThrow(/not a Debezium envelope/);
+  });
+});

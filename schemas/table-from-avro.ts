@@ -1,0 +1,130 @@
+import type { ColumnType } from '#core/column-type.ts';
+import { TributaryError } from '#core/errors.ts';
+import type { ColumnSchema, TableSchema } from '#core/table-schema.ts';
+import { ORIGINAL_NAME_ATTRIBUTE } from './avro-names.ts';
+import { LENGTH_PARAMETER } from './column-avro.ts';
+
+// The reverse of table-avro.ts for sinks: a change topic's writer schemas back to the table shape they describe.
+// Column types come from the Avro type and Debezium's `connect.name`, so topics written by Debezium read too.
+
+type Json = Record<string, unknown>;
+
+/** A table version read from an envelope schema: its columns and the Avro field name of each. */
+export interface EnvelopeTable {
+  columns: ColumnSchema[];
+  /** Column name → Avro field name, in column order (as TableAvro.fields). */
+  fields: Map<string, string>;
+}
+
+/** Columns of the `Value` record inside a Debezium envelope schema (the type of its `before` / `after`). */
+export function envelopeTable(envelope: object): EnvelopeTable {
+  const fields = (envelope as Json).fields as Json[] | undefined;
+  const after = fields?.find((f) => f.name === 'after');
+  // `after` usually refers by name to the record `before` defines.
+  const value = after && resolveNamed(unwrapNullable(after.type).type, envelope as Json);
+  if (!value || typeof value !== 'object' || (value as Json).type !== 'record') {
+    throw new TributaryError('DECODE_FAILED', 'the value schema is not a Debezium envelope: it has no `after` record');
+  }
+  const result: EnvelopeTable = { columns: [], fields: new Map() };
+  for (const field of (value as Json).fields as Json[]) {
+    const name = typeof field[ORIGINAL_NAME_ATTRIBUTE] === 'string' ? (field[ORIGINAL_NAME_ATTRIBUTE] as string) : (field.name as string);
+    const { type, nullable } = unwrapNullable(field.type);
+    result.columns.push({ name, type: columnType(type, `${name}`), nullable, sourceType: describeAvro(type) });
+    result.fields.set(name, field.name as string);
+  }
+  return result;
+}
+
+/** Primary-key column names from a key schema (null: the table has no key). */
+export function keyColumns(key: object | null, fields: ReadonlyMap<string, string>): string[] {
+  if (!key) return [];
+  const byField = new Map([...fields].map(([column, field]) => [field, column]));
+  return ((key as Json).fields as Json[]).map((f) => {
+    const column = byField.get(f.name as string);
+    if (!column) throw new TributaryError('DECODE_FAILED', `key field "${String(f.name)}" is not a column of the value schema`);
+    return column;
+  });
+}
+
+export function tableFromAvro(namespace: string, table: string, envelope: object, key: object | null): TableSchema & { fields: Map<string, string> } {
+  const { columns, fields } = envelopeTable(envelope);
+  return { namespace, table, columns, primaryKey: keyColumns(key, fields), fields };
+}
+
+function resolveNamed(type: unknown, root: Json): unknown {
+  if (typeof type !== 'string') return type;
+  const wanted = type;
+  const visit = (node: unknown, namespace: string): Json | undefined => {
+    if (Array.isArray(node)) return node.map((n) => visit(n, namespace)).find(Boolean);
+    if (!node || typeof node !== 'object') return undefined;
+    const n = node as Json;
+    const ns = typeof n.namespace === 'string' ? n.namespace : namespace;
+    if (n.type === 'record' && typeof n.name === 'string') {
+      const full = n.name.includes('.') ? n.name : ns ? `${ns}.${n.name}` : n.name;
+      if (full === wanted || n.name === wanted || full.endsWith(`.${wanted}`)) return n;
+      return ((n.fields as Json[]) ?? []).map((f) => visit(f.type, ns)).find(Boolean);
+    }
+    return visit(n.type, ns) ?? visit(n.items, ns) ?? visit(n.values, ns);
+  };
+  return visit(root, '') ?? type;
+}
+
+function unwrapNullable(type: unknown): { type: unknown; nullable: boolean } {
+  if (!Array.isArray(type)) return { type, nullable: false };
+  const rest = type.filter((t) => t !== 'null');
+  if (rest.length !== 1) throw new TributaryError('SCHEMA_UNSUPPORTED', `a union of ${JSON.stringify(type)} is not a column type`);
+  return { type: rest[0], nullable: rest.length < type.length };
+}
+
+function describeAvro(type: unknown): string {
+  if (typeof type === 'string') return type;
+  const t = type as Json;
+  return [t.type, t.logicalType, t['connect.name']].filter((p) => typeof p === 'string').join(' ');
+}
+
+function columnType(type: unknown, column: string): ColumnType {
+  const t: Json = typeof type === 'string' ? { type } : (type as Json);
+  const connectName = t['connect.name'] as string | undefined;
+  const parameters = (t['connect.parameters'] ?? {}) as Record<string, string>;
+  const length = parameters[LENGTH_PARAMETER] === undefined ? undefined : Number(parameters[LENGTH_PARAMETER]);
+  switch (t.type) {
+    case 'boolean':
+      return { kind: 'boolean' };
+    case 'int':
+      if (connectName === 'io.debezium.time.Date' || t.logicalType === 'date') return { kind: 'date' };
+      if (connectName === 'io.debezium.time.Year') return { kind: 'year' };
+      if (t['connect.type'] === 'int16' || t['connect.type'] === 'int8') return { kind: 'int16' };
+      return { kind: 'int32' };
+    case 'long':
+      if (connectName === 'io.debezium.time.MicroTime' || t.logicalType === 'time-micros') return { kind: 'time' };
+      if (connectName === 'io.debezium.time.MicroTimestamp') return { kind: 'timestamp' };
+      if (t.logicalType === 'timestamp-micros') return { kind: 'timestamptz' };
+      return { kind: 'int64' };
+    case 'float':
+      return { kind: 'float32' };
+    case 'double':
+      return { kind: 'float64' };
+    case 'bytes':
+      if (t.logicalType === 'decimal') return { kind: 'decimal', precision: Number(t.precision), scale: Number(t.scale ?? 0) };
+      if (connectName === 'io.debezium.data.Bits') return { kind: 'bits', length: Number(parameters.length ?? 1) };
+      return length === undefined ? { kind: 'bytes' } : { kind: 'bytes', length };
+    case 'string':
+      switch (connectName) {
+        case 'io.debezium.data.Json':
+          return { kind: 'json' };
+        case 'io.debezium.data.Enum':
+          return { kind: 'enum', values: splitAllowed(parameters.allowed) };
+        case 'io.debezium.data.EnumSet':
+          return { kind: 'set', values: splitAllowed(parameters.allowed) };
+        case 'io.debezium.data.Uuid':
+          return { kind: 'uuid' };
+        default:
+          if (t.logicalType === 'uuid') return { kind: 'uuid' };
+          return length === undefined ? { kind: 'string' } : { kind: 'string', length };
+      }
+    default:
+      throw new TributaryError('SCHEMA_UNSUPPORTED', `column "${column}" has Avro type ${JSON.stringify(type)}, which no target column type represents`);
+  }
+}
+
+const splitAllowed = (allowed: string | undefined) => (allowed ? allowed.split(',') : []);

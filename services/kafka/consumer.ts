@@ -1,0 +1,139 @@
+import type { Consumer, IHeaders, Kafka } from 'kafkajs';
+import { TributaryError } from '#core/errors.ts';
+import { withAdmin } from './admin.ts';
+import { classifyKafkaError } from './errors.ts';
+
+export interface ConsumedMessage {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+  timestamp: string;
+}
+
+/** What a batch handler may do with the partition it was given. */
+export interface PartitionBatch {
+  topic: string;
+  partition: number;
+  messages: ConsumedMessage[];
+  /** Commits `next` (the offset of the first message not yet applied) for this partition. */
+  commit(next: string): Promise<void>;
+  /** True once a rebalance took the partition away: stop, commit nothing more. */
+  isStale(): boolean;
+  heartbeat(): Promise<void>;
+  /** Stops fetching this topic until the consumer restarts (a table the sink cannot apply safely). */
+  pauseTopic(): void;
+}
+
+export interface GroupConsumerOptions {
+  groupId: string;
+  topics: string[];
+  fromBeginning: boolean;
+  /** How long the broker may hold a fetch to gather `minBytes`: the batch linger. */
+  maxWaitMs: number;
+  minBytes: number;
+  signal: AbortSignal;
+  /** Resolves when the run should end so that the caller can subscribe again (e.g. new topics appeared). */
+  restart?: Promise<void>;
+}
+
+/**
+ * Runs a consumer group over `topics` in read_committed mode with manual offset commits, handing each fetched
+ * partition batch to `handle`. Resolves when the signal aborts or `restart` resolves, after the batch in flight
+ * is finished; rejects with the first error a handler threw or the consumer crashed with.
+ */
+export async function consumeGroup(kafka: Kafka, options: GroupConsumerOptions, handle: (batch: PartitionBatch) => Promise<void>): Promise<void> {
+  const consumer: Consumer = kafka.consumer({
+    groupId: options.groupId,
+    readUncommitted: false,
+    maxWaitTimeInMs: options.maxWaitMs,
+    minBytes: options.minBytes,
+    retry: { retries: 5 },
+    // A crashed instance's partitions move to the others after 10 s instead of kafkajs's 30 s; a live one
+    // heartbeats every 3 s, even while it retries a target that is down (see SinkRunner).
+    sessionTimeout: 10_000,
+    heartbeatInterval: 3_000,
+  });
+  let failure: unknown;
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  const onAbort = () => finish();
+  options.signal.addEventListener('abort', onAbort, { once: true });
+  void options.restart?.then(() => finish());
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    // kafkajs restarts itself after retriable crashes; a crash it will not restart from ends the run.
+    if (!payload.restart) {
+      failure ??= payload.error;
+      finish();
+    }
+  });
+
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, heartbeat, isStale, isRunning, resolveOffset }) => {
+        if (failure || options.signal.aborted || !isRunning()) return;
+        try {
+          await handle({
+            topic: batch.topic,
+            partition: batch.partition,
+            messages: batch.messages.map((m) => ({
+              offset: m.offset,
+              key: m.key,
+              value: m.value,
+              headers: headerStrings(m.headers),
+              timestamp: m.timestamp,
+            })),
+            commit: async (next) => {
+              // Resolving moves kafkajs's fetch position past the batch; without it the same messages come again.
+              resolveOffset((BigInt(next) - 1n).toString());
+              await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+            },
+            isStale: () => isStale() || !isRunning(),
+            heartbeat,
+            pauseTopic: () => consumer.pause([{ topic: batch.topic }]),
+          });
+        } catch (error) {
+          failure ??= error;
+          finish();
+        }
+      },
+    });
+    await finished;
+  } catch (error) {
+    failure ??= error;
+  } finally {
+    options.signal.removeEventListener('abort', onAbort);
+    // Waits for the batch in flight to finish: SIGTERM ends with it applied and committed.
+    await consumer.disconnect().catch(() => undefined);
+  }
+  if (failure) throw classifyKafkaError(`consuming as group "${options.groupId}"`, failure);
+}
+
+function headerStrings(headers: IHeaders | undefined): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) result[name] = first.toString();
+  }
+  return result;
+}
+
+/** Topics that exist now and match the selection (a list is taken as it is; a pattern is matched against all). */
+export async function matchingTopics(kafka: Kafka, selection: string[] | RegExp): Promise<string[]> {
+  if (Array.isArray(selection)) return selection;
+  const all = await withAdmin(kafka, (admin) => admin.listTopics()).catch((error: unknown) => {
+    throw classifyKafkaError('listing topics', error);
+  });
+  return all.filter((topic) => selection.test(topic)).sort();
+}
+
+/** Commits would move a group's offsets under a rebalance; these errors mean the partition is no longer ours. */
+export function isRebalanceError(error: unknown): boolean {
+  const cause = error instanceof TributaryError ? error.cause : error;
+  const type = (cause as { type?: string } | undefined)?.type ?? '';
+  return ['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'NOT_COORDINATOR'].includes(type);
+}

@@ -1,0 +1,57 @@
+import { TributaryError } from '#core/errors.ts';
+import { log } from '#core/log.ts';
+import { retry } from '#core/retry.ts';
+import type { TributaryConfig } from '#config/schema.ts';
+import { SINKS } from '#connectors/sinks.ts';
+import { createKafka } from '#kafka/client.ts';
+import { AvroSerde } from '#kafka/serde.ts';
+import { SinkRunner } from './runner.ts';
+
+/**
+ * `tributary sink <name>`: runs one sink from tributary.yaml until the signal, restarting after retriable
+ * failures from its committed offsets (the one retry loop around the sink).
+ */
+export async function runSink(config: TributaryConfig, sinkName: string, signal: AbortSignal): Promise<void> {
+  const sinkConfig = config.sinks.find((s) => s.name === sinkName);
+  if (!sinkConfig) {
+    const names = config.sinks.map((s) => s.name).join(', ') || 'none';
+    throw new TributaryError('CONFIG_INVALID', `no sink named "${sinkName}" in the configuration (sinks: ${names})`);
+  }
+  const connector = SINKS[sinkConfig.type];
+  if (!connector) throw new TributaryError('CONFIG_INVALID', `sink type "${sinkConfig.type}" has no connector yet`);
+  const kafka = createKafka(config.kafka);
+  const serde = new AvroSerde(config.schemaRegistry);
+  const logger = log.child({ sink: sinkName });
+  const topics = Array.isArray(sinkConfig.topics) ? sinkConfig.topics : new RegExp(sinkConfig.topics.pattern);
+
+  await retry(
+    `running sink "${sinkName}"`,
+    async () => {
+      const sink = connector.create(sinkConfig);
+      const runner = new SinkRunner(
+        kafka,
+        serde,
+        sink,
+        {
+          name: sinkName,
+          groupId: sinkName,
+          topics,
+          startFrom: sinkConfig.startFrom,
+          maxRows: sinkConfig.batch.maxRows,
+          lingerMs: sinkConfig.batch.lingerMs,
+          onError: sinkConfig.onError,
+          deadLetterTopic: `${config.kafka.topicPrefix}.dlq.${sinkName}`,
+          replicationFactor: config.kafka.topicDefaults.replicationFactor,
+          topicRefreshMs: 10_000,
+        },
+        logger,
+      );
+      try {
+        await runner.run(signal);
+      } finally {
+        await sink.close();
+      }
+    },
+    { signal, log: logger, maxDelayMs: 10_000 },
+  );
+}
