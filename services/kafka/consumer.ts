@@ -48,6 +48,10 @@ export async function consumeGroup(kafka: Kafka, options: GroupConsumerOptions, 
     readUncommitted: false,
     maxWaitTimeInMs: options.maxWaitMs,
     minBytes: options.minBytes,
+    // Fetches big enough for several batches of a partition, so that decoding overlaps the target's writes;
+    // they also bound the sink's memory (kafkajs holds one fetch at a time).
+    maxBytesPerPartition: 8 * 1024 * 1024,
+    maxBytes: 16 * 1024 * 1024,
     retry: { retries: 5 },
     // A crashed instance's partitions move to the others after 10 s instead of kafkajs's 30 s; a live one
     // heartbeats every 3 s, even while it retries a target that is down (see SinkRunner).

@@ -30,19 +30,37 @@ interface WriterSchema {
 export class ChangeDecoder {
   private readonly writers = new Map<number, Promise<WriterSchema>>();
   private readonly keys = new Map<number, Promise<object>>();
+  /** The same, once resolved, for the synchronous path. */
+  private readonly knownWriters = new Map<number, WriterSchema>();
+  private readonly knownKeys = new Map<number, object>();
   private readonly tables = new Map<string, TableSchema>();
   /** The table each topic's last event had: a tombstone has only a key and is applied to it. */
   private readonly lastTable = new Map<string, TableSchema>();
 
   constructor(private readonly serde: AvroSerde) {}
 
-  /** The change a message carries, or null for a message that changes nothing (a tombstone after its delete). */
-  async decode(topic: string, message: ConsumedMessage): Promise<DecodedChange | null> {
+  /**
+   * The change a message carries, or null for a message that changes nothing (a tombstone after its delete).
+   * Synchronous once the message's schemas are known (every message but a schema version's first); a promise
+   * while they are fetched from the registry.
+   */
+  decode(topic: string, message: ConsumedMessage): DecodedChange | null | Promise<DecodedChange | null> {
     if (message.value === null) return this.tombstone(topic, message);
-    const writer = await this.writer(message.value);
+    const writer = this.knownWriters.get(schemaIdOf(message.value));
+    const table = writer && this.knownTable(message, writer);
+    if (writer && table) return this.change(topic, message, writer, table);
+    return this.load(message).then(() => this.decode(topic, message));
+  }
+
+  private async load(message: ConsumedMessage): Promise<void> {
+    await this.writer(message.value as Buffer);
+    if (message.key) await this.keySchema(message.key);
+  }
+
+  private change(topic: string, message: ConsumedMessage, writer: WriterSchema, table: (namespace: string, name: string) => TableSchema): DecodedChange {
     let record: Record<string, unknown>;
     try {
-      record = writer.type.decode(message.value, 5).value as Record<string, unknown>;
+      record = writer.type.decode(message.value as Buffer, 5).value as Record<string, unknown>;
     } catch (error) {
       throw new TributaryError('DECODE_FAILED', `decoding the value at offset ${message.offset}: ${(error as Error).message}`);
     }
@@ -52,18 +70,18 @@ export class ChangeDecoder {
     if (typeof position !== 'string') {
       throw new TributaryError('DECODE_FAILED', 'the event has no source.position: it was not written by a Tributary capture');
     }
-    const table = await this.table(message, writer, String(source.schema ?? source.db), String(source.table));
-    this.lastTable.set(topic, table);
+    const schema = table(String(source.schema ?? source.db), String(source.table));
+    this.lastTable.set(topic, schema);
     const op = record.op as string;
-    if (op === 't') return { table, change: { op: 'truncate', position }, keyText: '' };
+    if (op === 't') return { table: schema, change: { op: 'truncate', position }, keyText: '' };
     const image = (op === 'd' ? record.before : record.after) as Record<string, unknown> | null;
     if (!image) throw new TributaryError('DECODE_FAILED', `an event with op "${op}" has no ${op === 'd' ? 'before' : 'after'} image`);
     const row = toRow(image, writer.table.fields);
     const key: Row = {};
-    for (const column of table.primaryKey) key[column] = row[column] ?? null;
-    const keyText = stringifyExact(table.primaryKey.map((c) => key[c]));
-    if (op === 'd') return { table, change: { op: 'delete', key, position }, keyText };
-    if (op === 'c' || op === 'r' || op === 'u') return { table, change: { op: 'upsert', key, row, position }, keyText };
+    for (const column of schema.primaryKey) key[column] = row[column] ?? null;
+    const keyText = keyTextOf(schema, key);
+    if (op === 'd') return { table: schema, change: { op: 'delete', key, position }, keyText };
+    if (op === 'c' || op === 'r' || op === 'u') return { table: schema, change: { op: 'upsert', key, row, position }, keyText };
     throw new TributaryError('DECODE_FAILED', `unknown op "${op}"`);
   }
 
@@ -79,7 +97,7 @@ export class ChangeDecoder {
     const record = avroType(keySchema).decode(message.key, 5).value as Record<string, unknown>;
     const fields = new Map(table.primaryKey.map((c) => [c, keyField(keySchema, table, c)]));
     const key = toRow(record, fields);
-    return { table, change: { op: 'delete', key, position }, keyText: stringifyExact(table.primaryKey.map((c) => key[c])) };
+    return { table, change: { op: 'delete', key, position }, keyText: keyTextOf(table, key) };
   }
 
   private writer(value: Buffer): Promise<WriterSchema> {
@@ -88,7 +106,9 @@ export class ChangeDecoder {
     if (!writer) {
       writer = this.serde.schemaText(id).then((text) => {
         const schema = JSON.parse(text) as object;
-        return { type: avroType(schema), table: envelopeTable(schema) };
+        const known = { type: avroType(schema), table: envelopeTable(schema) };
+        this.knownWriters.set(id, known);
+        return known;
       });
       writer.catch(() => this.writers.delete(id));
       this.writers.set(id, writer);
@@ -100,24 +120,39 @@ export class ChangeDecoder {
     const id = schemaIdOf(key);
     let schema = this.keys.get(id);
     if (!schema) {
-      schema = this.serde.schemaText(id).then((text) => JSON.parse(text) as object);
+      schema = this.serde.schemaText(id).then((text) => {
+        const parsed = JSON.parse(text) as object;
+        this.knownKeys.set(id, parsed);
+        return parsed;
+      });
       schema.catch(() => this.keys.delete(id));
       this.keys.set(id, schema);
     }
     return schema;
   }
 
-  private async table(message: ConsumedMessage, writer: WriterSchema, namespace: string, name: string): Promise<TableSchema> {
+  /** How to get the TableSchema of a message's table, or undefined while its key schema is not known yet. */
+  private knownTable(message: ConsumedMessage, writer: WriterSchema): ((namespace: string, name: string) => TableSchema) | undefined {
+    const valueId = schemaIdOf(message.value as Buffer);
     const keyId = message.key ? schemaIdOf(message.key) : -1;
-    const cacheKey = `${schemaIdOf(message.value as Buffer)}\n${keyId}\n${namespace}\n${name}`;
-    let table = this.tables.get(cacheKey);
-    if (!table) {
-      const keySchema = message.key ? await this.keySchema(message.key) : null;
-      table = { namespace, table: name, columns: writer.table.columns, primaryKey: keyColumns(keySchema, writer.table.fields) };
-      this.tables.set(cacheKey, table);
-    }
-    return table;
+    const keySchema = keyId === -1 ? null : this.knownKeys.get(keyId);
+    if (keySchema === undefined) return undefined;
+    return (namespace, name) => {
+      const cacheKey = `${valueId}\n${keyId}\n${namespace}\n${name}`;
+      let table = this.tables.get(cacheKey);
+      if (!table) {
+        table = { namespace, table: name, columns: writer.table.columns, primaryKey: keyColumns(keySchema, writer.table.fields) };
+        this.tables.set(cacheKey, table);
+      }
+      return table;
+    };
   }
+
+}
+
+/** Equal keys, equal text. */
+function keyTextOf(table: TableSchema, key: Row): string {
+  return table.primaryKey.length === 1 ? stringifyExact(key[table.primaryKey[0] as string]) : stringifyExact(table.primaryKey.map((c) => key[c]));
 }
 
 function schemaIdOf(buffer: Buffer): number {

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
-import { TributaryError } from '#core/errors.ts';
+import { TributaryError, withAction } from '#core/errors.ts';
 import type { Logger } from '#core/log.ts';
 import { retry } from '#core/retry.ts';
 import type { Sink } from '#core/sink.ts';
@@ -107,22 +107,37 @@ export class SinkRunner {
     // kafkajs only heartbeats between fetches or when asked: a long outage of the target must not cost the group
     // membership (a rebalance would hand the partition to another instance for no reason).
     const beat = setInterval(() => void batch.heartbeat().catch(() => undefined), 3_000);
+    // One apply in flight while the next chunk is decoded: the target works on one while this thread decodes the
+    // other. Applies stay in order, and each chunk's offset is committed only after its apply.
+    let inFlight: { applied: Promise<void>; next: string } | null = null;
+    const settle = async () => {
+      if (!inFlight) return true;
+      const { applied, next } = inFlight;
+      inFlight = null;
+      await applied;
+      try {
+        // Invariant: every change before `next` is durable in the target (or in the dead-letter topic).
+        await batch.commit(next);
+        return true;
+      } catch (error) {
+        if (isRebalanceError(error)) return false; // the new owner re-applies from the last commit: harmless
+        throw error;
+      }
+    };
     try {
       for (let start = 0; start < batch.messages.length; start += this.settings.maxRows) {
         // SIGTERM: the chunk in flight finishes and is committed; the rest is left for the next run.
-        if (signal.aborted || batch.isStale()) return;
+        if (signal.aborted || batch.isStale()) break;
         const chunk = batch.messages.slice(start, start + this.settings.maxRows);
-        await this.applyChunk(batch, chunk, signal);
-        const next = (BigInt((chunk.at(-1) as ConsumedMessage).offset) + 1n).toString();
-        try {
-          // Invariant: every change up to `next` is durable in the target (or in the dead-letter topic).
-          await batch.commit(next);
-        } catch (error) {
-          if (isRebalanceError(error)) return; // the new owner re-applies from the last commit: harmless
-          throw error;
-        }
+        const pending = await this.decodeChunk(batch, chunk, signal);
+        if (!(await settle())) return;
+        const applied = this.apply(batch, pending, signal);
+        applied.catch(() => undefined); // awaited by settle(); this only keeps it from counting as unhandled meanwhile
+        inFlight = { applied, next: (BigInt((chunk.at(-1) as ConsumedMessage).offset) + 1n).toString() };
       }
+      await settle();
     } catch (error) {
+      await (inFlight as { applied: Promise<void> } | null)?.applied.catch(() => undefined);
       if (error instanceof BatchAbandoned) return;
       throw error;
     } finally {
@@ -130,24 +145,29 @@ export class SinkRunner {
     }
   }
 
-  private async applyChunk(batch: PartitionBatch, chunk: ConsumedMessage[], signal: AbortSignal): Promise<void> {
+  private async decodeChunk(batch: PartitionBatch, chunk: ConsumedMessage[], signal: AbortSignal): Promise<Pending[]> {
     const pending: Pending[] = [];
     for (const message of chunk) {
       let decoded: DecodedChange | null;
       try {
-        decoded = await retry(`decoding ${batch.topic}/${batch.partition}@${message.offset}`, () => this.decoder.decode(batch.topic, message), {
-          signal,
-          log: this.log,
-          maxDelayMs: 5_000,
-        });
+        const result = this.decoder.decode(batch.topic, message);
+        decoded =
+          result instanceof Promise
+            ? await retry(`decoding ${batch.topic}/${batch.partition}@${message.offset}`, async (attempt) => (attempt === 1 ? result : this.decoder.decode(batch.topic, message)), {
+                signal,
+                log: this.log,
+                maxDelayMs: 5_000,
+              })
+            : result;
       } catch (error) {
-        if (!isPoison(error)) throw error;
-        await this.poison(batch, message, error);
+        const failure = error instanceof TributaryError ? error : withAction(`decoding ${batch.topic}/${batch.partition}@${message.offset}`, error);
+        if (!isPoison(failure)) throw failure;
+        await this.poison(batch, message, failure);
         continue;
       }
       if (decoded) pending.push({ ...decoded, message });
     }
-    await this.apply(batch, pending, signal);
+    return pending;
   }
 
   /** Applies `pending` in one target transaction; a change the target refuses is found by halving and set aside. */
