@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ColumnType, ColumnValue } from '#core/column-type.ts';
 import { TributaryError } from '#core/errors.ts';
-import { civilFromDays, toMySqlParam } from './sink-values.ts';
+import { civilFromDays } from '#core/calendar.ts';
+import { toMySqlParam } from './sink-values.ts';
 import { daysFromCivil, toColumnValue } from './values.ts';
 
 const t = {

@@ -1,6 +1,7 @@
 import type { ColumnType, ColumnValue } from '#core/column-type.ts';
 import { describeColumnType } from '#core/column-type.ts';
 import { TributaryError } from '#core/errors.ts';
+import { clockText, isoDate, splitMicros } from '#core/calendar.ts';
 
 // ColumnValue (connectors/core/column-type.ts) → the parameter mysql2 binds for the column sink-dialect.ts made
 // for that kind. mysql2's query() escapes each parameter into the statement text (sql-escaper: strings quoted,
@@ -74,63 +75,27 @@ export function toMySqlParam(type: ColumnType, value: ColumnValue | undefined, c
 
 // --- dates and times --------------------------------------------------------------------------------------
 
-const MICROS_PER_DAY = 86_400_000_000n;
 // DATE and DATETIME print four-digit years; MySQL documents 1000-9999 but stores and reads back 0001-0999 too.
 const MIN_DAYS = -719_528; // 0000-01-01
 const MAX_DAYS = 2_932_896; // 9999-12-31
 // MariaDB's TIME(6) range; MySQL's ends at ±838:59:59.000000 and rejects the fraction past it in strict mode.
 const MAX_TIME = 3_020_399_999_999n;
 
-/** Proleptic Gregorian date of a day count from 1970-01-01 (Howard Hinnant's civil_from_days). */
-export function civilFromDays(days: number): { year: number; month: number; day: number } {
-  const z = days + 719_468;
-  const era = Math.floor(z / 146_097);
-  const dayOfEra = z - era * 146_097;
-  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365);
-  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
-  const mp = Math.floor((5 * dayOfYear + 2) / 153);
-  const day = dayOfYear - Math.floor((153 * mp + 2) / 5) + 1;
-  const month = mp < 10 ? mp + 3 : mp - 9;
-  return { year: yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day };
-}
-
 function formatDate(days: number, type: ColumnType, column: string): string {
   if (days < MIN_DAYS || days > MAX_DAYS) throw unrepresentable(type, column, 'MySQL dates run from year 0 to 9999');
-  const { year, month, day } = civilFromDays(days);
-  return `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}`;
+  return isoDate(days);
 }
 
 function formatDateTime(micros: bigint, type: ColumnType, column: string): string {
-  // Floor division, so that a negative instant falls on the day before the epoch with a positive time of day.
-  let days = micros / MICROS_PER_DAY;
-  let rest = micros - days * MICROS_PER_DAY;
-  if (rest < 0n) {
-    days -= 1n;
-    rest += MICROS_PER_DAY;
-  }
-  const date = formatDate(Number(days), type, column);
-  return `${date} ${clock(Number(rest))}`;
+  const { days, microsOfDay } = splitMicros(micros);
+  return `${formatDate(days, type, column)} ${clockText(microsOfDay)}`;
 }
 
 function formatTime(micros: bigint, type: ColumnType, column: string): string {
   const negative = micros < 0n;
   const magnitude = negative ? -micros : micros;
   if (magnitude > MAX_TIME) throw unrepresentable(type, column, 'MySQL TIME runs from -838:59:59.999999 to 838:59:59.999999');
-  return `${negative ? '-' : ''}${clock(Number(magnitude))}`;
-}
-
-/** 'HH:MM:SS.ffffff' of a non-negative µs count below 839 hours (exact: < 2^53). */
-function clock(micros: number): string {
-  const fraction = micros % 1_000_000;
-  const seconds = (micros - fraction) / 1_000_000;
-  const s = seconds % 60;
-  const m = ((seconds - s) / 60) % 60;
-  const h = Math.floor(seconds / 3600);
-  return `${pad(h, 2)}:${pad(m, 2)}:${pad(s, 2)}.${pad(fraction, 6)}`;
-}
-
-function pad(value: number, width: number): string {
-  return String(value).padStart(width, '0');
+  return `${negative ? '-' : ''}${clockText(magnitude)}`;
 }
 
 // --- errors -----------------------------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+import { clockText, isoDate, isoDateTime } from '#core/calendar.ts';
 import type { ColumnType, ColumnValue } from '#core/column-type.ts';
 import { TributaryError } from '#core/errors.ts';
 import { qualifiedName, type TableSchema } from '#core/table-schema.ts';
@@ -172,36 +173,10 @@ function setBits(members: readonly string[], value: string): bigint {
   return bits;
 }
 
-const MICROS_PER_DAY = 86_400_000_000n;
-
-function formatDate(days: number): string {
-  // JavaScript dates are proleptic Gregorian like MySQL's, so 0001-01-01 is day -719162 in both.
-  const date = new Date(days * 86_400_000);
-  const year = String(date.getUTCFullYear()).padStart(4, '0');
-  return `${year}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}`;
-}
-
-function formatDateTime(micros: bigint): string {
-  let days = micros / MICROS_PER_DAY;
-  let rest = micros % MICROS_PER_DAY;
-  if (rest < 0n) {
-    days -= 1n;
-    rest += MICROS_PER_DAY;
-  }
-  return `${formatDate(Number(days))} ${formatClock(rest)}`;
-}
-
+const formatDate = isoDate;
+const formatDateTime = (micros: bigint) => isoDateTime(micros, ' ');
 /** TIME spans -838:59:59.999999 to 838:59:59.999999, so hours may pass 24 and the value may be negative. */
 function formatTime(micros: bigint): string {
-  return micros < 0n ? `-${formatClock(-micros)}` : formatClock(micros);
+  return micros < 0n ? `-${clockText(-micros)}` : clockText(micros);
 }
 
-function formatClock(micros: bigint): string {
-  const seconds = micros / 1_000_000n;
-  const fraction = String(micros % 1_000_000n).padStart(6, '0');
-  return `${pad(Number(seconds / 3600n))}:${pad(Number((seconds / 60n) % 60n))}:${pad(Number(seconds % 60n))}.${fraction}`;
-}
-
-function pad(n: number): string {
-  return String(n).padStart(2, '0');
-}

@@ -1,6 +1,7 @@
 import mssql from 'mssql';
 import type { ColumnValue } from '#core/column-type.ts';
 import { fromUnscaled, toUnscaled } from '#core/decimal.ts';
+import { clockText, isoDate, splitMicros } from '#core/calendar.ts';
 import { TributaryError } from '#core/errors.ts';
 import type { SqlServerType } from './column-types.ts';
 import type { StageColumn } from './dialect.ts';
@@ -10,7 +11,6 @@ import type { StageColumn } from './dialect.ts';
 // UNIQUEIDENTIFIER from the canonical string. DECIMAL, DATE, DATETIME2 and DATETIMEOFFSET would pass through a
 // float or a millisecond JS Date, so they travel as text (plain notation, ISO 8601) and the MERGE casts them.
 
-const MICROS_PER_DAY = 86_400_000_000n;
 /** Days from 1970-01-01 to 0001-01-01 and to 9999-12-31: the range of DATE, DATETIME2 and DATETIMEOFFSET. */
 const MIN_DAYS = -719_162;
 const MAX_DAYS = 2_932_896;
@@ -70,25 +70,16 @@ export function formatDate(days: number, column?: StageColumn): string {
   if (days < MIN_DAYS || days > MAX_DAYS) {
     throw rejected(column, `day ${days} since 1970-01-01 is outside SQL Server's 0001-01-01 to 9999-12-31`);
   }
-  const [year, month, day] = civilFromDays(days);
-  return `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}`;
+  return isoDate(days);
 }
 
 /** `YYYY-MM-DDTHH:MM:SS.ffffff` of microseconds since 1970-01-01T00:00:00, with all six fraction digits. */
 export function formatTimestamp(micros: bigint, column?: StageColumn): string {
-  const days = floorDiv(micros, MICROS_PER_DAY);
+  const { days, microsOfDay } = splitMicros(micros);
   if (days < MIN_DAYS || days > MAX_DAYS) {
     throw rejected(column, `${micros} µs since 1970-01-01 is outside SQL Server's years 0001 to 9999`);
   }
-  let rest = micros - BigInt(days) * MICROS_PER_DAY;
-  const fraction = rest % 1_000_000n;
-  rest /= 1_000_000n;
-  const seconds = rest % 60n;
-  rest /= 60n;
-  const minutes = rest % 60n;
-  const hours = rest / 60n;
-  const time = `${pad(hours, 2)}:${pad(minutes, 2)}:${pad(seconds, 2)}.${pad(fraction, 6)}`;
-  return `${formatDate(days, column)}T${time}`;
+  return `${isoDate(days)}T${clockText(microsOfDay)}`;
 }
 
 /** The mssql type of a #stage column, as the bulk load declares it; must render exactly as the stage DDL. */
@@ -119,28 +110,6 @@ export function mssqlType(type: SqlServerType): mssql.ISqlType {
       // round, so asking for one is a bug.
       throw new TributaryError('INTERNAL', `SQL Server type ${type.name} is never bound directly by the sink`);
   }
-}
-
-// Howard Hinnant's days_from_civil inverse: exact integer arithmetic, any day count.
-function civilFromDays(days: number): [number, number, number] {
-  const z = days + 719_468;
-  const era = Math.floor(z / 146_097);
-  const dayOfEra = z - era * 146_097;
-  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365);
-  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
-  const shiftedMonth = Math.floor((5 * dayOfYear + 2) / 153);
-  const day = dayOfYear - Math.floor((153 * shiftedMonth + 2) / 5) + 1;
-  const month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9;
-  return [yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day];
-}
-
-function floorDiv(a: bigint, b: bigint): number {
-  const q = a / b;
-  return Number(a % b < 0n ? q - 1n : q);
-}
-
-function pad(value: number | bigint, width: number): string {
-  return value.toString().padStart(width, '0');
 }
 
 type Primitive = { boolean: boolean; number: number; bigint: bigint; string: string };
