@@ -39,7 +39,8 @@ export interface BenchTarget {
 
 const EVENTS = Number(process.argv[2] ?? 1_000_000);
 const KEYS = Number(process.argv[3] ?? 200_000);
-const BATCH = 5_000;
+// Changes per batch, for the from-memory baseline and the sink alike (the sink's `batch.maxRows`).
+const BATCH = Number(process.argv[4] ?? 5_000);
 
 const table = (namespace: string): TableSchema => ({
   namespace,

@@ -1,5 +1,5 @@
 // bench/sink-clickhouse: the sink's drain rate from Kafka into ClickHouse beside the same inserts run from memory.
-// Run: npx tsx bench/sink-clickhouse.ts [events] [keys]
+// Run: npx tsx bench/sink-clickhouse.ts [events] [keys] [batch rows]
 import { createClient } from '@clickhouse/client';
 import { stackEnv } from '#test/support/stack-env.ts';
 import { runSinkBench } from './sink-bench.ts';

@@ -1,5 +1,5 @@
 // bench/sink-mysql: the sink's drain rate from Kafka into MariaDB beside the same upserts run from memory.
-// Run: npx tsx bench/sink-mysql.ts [events] [keys]
+// Run: npx tsx bench/sink-mysql.ts [events] [keys] [batch rows]
 import { connectMySql, mysqlConnection } from '#test/support/mysql.ts';
 import { runSinkBench } from './sink-bench.ts';
 
