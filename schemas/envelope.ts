@@ -13,9 +13,10 @@ function toRecord(row: Row, avro: TableAvro): AvroRecordValue {
   return record;
 }
 
-function fromRecord(record: AvroRecordValue, avro: TableAvro): Row {
+/** A decoded Avro record back to a row: column name → value, for the columns of `fields` (column → field). */
+export function rowFromRecord(record: AvroRecordValue, fields: ReadonlyMap<string, string>): Row {
   const row: Row = {};
-  for (const [column, field] of avro.fields) row[column] = (record[field] ?? null) as Row[string];
+  for (const [column, field] of fields) row[column] = (record[field] ?? null) as Row[string];
   return row;
 }
 
@@ -135,6 +136,6 @@ export function keyRecord(event: ChangeEvent, avro: TableAvro): AvroRecordValue 
 
 /** Row images of a decoded envelope, with column names restored from the Avro field names. */
 export function rowsFromEnvelope(value: AvroRecordValue, avro: TableAvro): { before: Row | null; after: Row | null } {
-  const image = (r: unknown) => (r === null || r === undefined ? null : fromRecord(r as AvroRecordValue, avro));
+  const image = (r: unknown) => (r === null || r === undefined ? null : rowFromRecord(r as AvroRecordValue, avro.fields));
   return { before: image(value.before), after: image(value.after) };
 }

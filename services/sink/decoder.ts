@@ -8,6 +8,7 @@ import type { ConsumedMessage } from '#kafka/consumer.ts';
 import { POSITION_HEADER } from '#kafka/event-codec.ts';
 import type { AvroSerde } from '#kafka/serde.ts';
 import { avroType } from '#schemas/avro-types.ts';
+import { rowFromRecord } from '#schemas/envelope.ts';
 import { envelopeTable, keyColumns, type EnvelopeTable } from '#schemas/table-from-avro.ts';
 
 export interface DecodedChange {
@@ -22,22 +23,57 @@ interface WriterSchema {
   table: EnvelopeTable;
 }
 
+interface KeySchema {
+  type: avro.Type;
+  /** The schema as registered, for its field names. */
+  schema: object;
+}
+
+/** Registered schemas by id, each fetched once: resolved ones are at hand for the synchronous path. */
+class SchemaCache<T> {
+  private readonly loading = new Map<number, Promise<T>>();
+  private readonly known = new Map<number, T>();
+
+  constructor(
+    private readonly serde: AvroSerde,
+    private readonly parse: (schema: object) => T,
+  ) {}
+
+  get(id: number): T | undefined {
+    return this.known.get(id);
+  }
+
+  load(id: number): Promise<T> {
+    let loading = this.loading.get(id);
+    if (!loading) {
+      loading = this.serde.schemaText(id).then((text) => {
+        const parsed = this.parse(JSON.parse(text) as object);
+        this.known.set(id, parsed);
+        return parsed;
+      });
+      loading.catch(() => this.loading.delete(id)); // a failed fetch is tried again next time
+      this.loading.set(id, loading);
+    }
+    return loading;
+  }
+}
+
 /**
  * Change-topic messages to SinkChanges, through the writer schema each message names. Decoding is synchronous
  * once a schema id has been seen; TableSchema objects are shared per schema version so that sinks can cache by
  * identity.
  */
 export class ChangeDecoder {
-  private readonly writers = new Map<number, Promise<WriterSchema>>();
-  private readonly keys = new Map<number, Promise<object>>();
-  /** The same, once resolved, for the synchronous path. */
-  private readonly knownWriters = new Map<number, WriterSchema>();
-  private readonly knownKeys = new Map<number, object>();
+  private readonly writers: SchemaCache<WriterSchema>;
+  private readonly keys: SchemaCache<KeySchema>;
   private readonly tables = new Map<string, TableSchema>();
   /** The table each topic's last event had: a tombstone has only a key and is applied to it. */
   private readonly lastTable = new Map<string, TableSchema>();
 
-  constructor(private readonly serde: AvroSerde) {}
+  constructor(serde: AvroSerde) {
+    this.writers = new SchemaCache(serde, (schema) => ({ type: avroType(schema), table: envelopeTable(schema) }));
+    this.keys = new SchemaCache(serde, (schema) => ({ type: avroType(schema), schema }));
+  }
 
   /**
    * The change a message carries, or null for a message that changes nothing (a tombstone after its delete).
@@ -46,15 +82,15 @@ export class ChangeDecoder {
    */
   decode(topic: string, message: ConsumedMessage): DecodedChange | null | Promise<DecodedChange | null> {
     if (message.value === null) return this.tombstone(topic, message);
-    const writer = this.knownWriters.get(schemaIdOf(message.value));
+    const writer = this.writers.get(schemaIdOf(message.value));
     const table = writer && this.knownTable(message, writer);
     if (writer && table) return this.change(topic, message, writer, table);
     return this.load(message).then(() => this.decode(topic, message));
   }
 
   private async load(message: ConsumedMessage): Promise<void> {
-    await this.writer(message.value as Buffer);
-    if (message.key) await this.keySchema(message.key);
+    await this.writers.load(schemaIdOf(message.value as Buffer));
+    if (message.key) await this.keys.load(schemaIdOf(message.key));
   }
 
   private change(topic: string, message: ConsumedMessage, writer: WriterSchema, table: (namespace: string, name: string) => TableSchema): DecodedChange {
@@ -76,7 +112,7 @@ export class ChangeDecoder {
     if (op === 't') return { table: schema, change: { op: 'truncate', position }, keyText: '' };
     const image = (op === 'd' ? record.before : record.after) as Record<string, unknown> | null;
     if (!image) throw new TributaryError('DECODE_FAILED', `an event with op "${op}" has no ${op === 'd' ? 'before' : 'after'} image`);
-    const row = toRow(image, writer.table.fields);
+    const row = rowFromRecord(image, writer.table.fields);
     const key: Row = {};
     for (const column of schema.primaryKey) key[column] = row[column] ?? null;
     const keyText = keyTextOf(schema, key);
@@ -93,49 +129,18 @@ export class ChangeDecoder {
     const table = this.lastTable.get(topic);
     const position = message.headers[POSITION_HEADER];
     if (!table || position === undefined || message.key === null) return null;
-    const keySchema = await this.keySchema(message.key);
-    const record = avroType(keySchema).decode(message.key, 5).value as Record<string, unknown>;
-    const fields = new Map(table.primaryKey.map((c) => [c, keyField(keySchema, table, c)]));
-    const key = toRow(record, fields);
+    const keySchema = await this.keys.load(schemaIdOf(message.key));
+    const record = keySchema.type.decode(message.key, 5).value as Record<string, unknown>;
+    const fields = new Map(table.primaryKey.map((c) => [c, keyField(keySchema.schema, table, c)]));
+    const key = rowFromRecord(record, fields);
     return { table, change: { op: 'delete', key, position }, keyText: keyTextOf(table, key) };
-  }
-
-  private writer(value: Buffer): Promise<WriterSchema> {
-    const id = schemaIdOf(value);
-    let writer = this.writers.get(id);
-    if (!writer) {
-      writer = this.serde.schemaText(id).then((text) => {
-        const schema = JSON.parse(text) as object;
-        const known = { type: avroType(schema), table: envelopeTable(schema) };
-        this.knownWriters.set(id, known);
-        return known;
-      });
-      writer.catch(() => this.writers.delete(id));
-      this.writers.set(id, writer);
-    }
-    return writer;
-  }
-
-  private keySchema(key: Buffer): Promise<object> {
-    const id = schemaIdOf(key);
-    let schema = this.keys.get(id);
-    if (!schema) {
-      schema = this.serde.schemaText(id).then((text) => {
-        const parsed = JSON.parse(text) as object;
-        this.knownKeys.set(id, parsed);
-        return parsed;
-      });
-      schema.catch(() => this.keys.delete(id));
-      this.keys.set(id, schema);
-    }
-    return schema;
   }
 
   /** How to get the TableSchema of a message's table, or undefined while its key schema is not known yet. */
   private knownTable(message: ConsumedMessage, writer: WriterSchema): ((namespace: string, name: string) => TableSchema) | undefined {
     const valueId = schemaIdOf(message.value as Buffer);
     const keyId = message.key ? schemaIdOf(message.key) : -1;
-    const keySchema = keyId === -1 ? null : this.knownKeys.get(keyId);
+    const keySchema = keyId === -1 ? null : this.keys.get(keyId)?.schema;
     if (keySchema === undefined) return undefined;
     return (namespace, name) => {
       const cacheKey = `${valueId}\n${keyId}\n${namespace}\n${name}`;
@@ -147,7 +152,6 @@ export class ChangeDecoder {
       return table;
     };
   }
-
 }
 
 /** Equal keys, equal text. */
@@ -160,12 +164,6 @@ function schemaIdOf(buffer: Buffer): number {
     throw new TributaryError('DECODE_FAILED', 'the message is not in the Confluent wire format (magic byte 0 and a schema id)');
   }
   return buffer.readUInt32BE(1);
-}
-
-function toRow(record: Record<string, unknown>, fields: ReadonlyMap<string, string>): Row {
-  const row: Row = {};
-  for (const [column, field] of fields) row[column] = (record[field] ?? null) as Row[string];
-  return row;
 }
 
 function keyField(keySchema: object, table: TableSchema, column: string): string {
