@@ -99,25 +99,17 @@ export class AvroSerde {
    * one buffer behind the 5-byte header; `undefined` when it is not, and `encode` must be used.
    */
   encodeKnown(schemaId: number, value: unknown): Buffer | undefined {
-    const type = this.types.get(schemaId);
-    if (!type) return undefined;
-    let size = 256;
+    let buffer = Buffer.allocUnsafe(256);
     // Two tries at most: the first tells the exact size the value needs.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const buffer = Buffer.allocUnsafe(size);
-      buffer[0] = 0;
-      buffer.writeUInt32BE(schemaId, 1);
-      let end: number;
-      try {
-        end = type.encode(value, buffer, 5);
-      } catch (error) {
-        throw new TributaryError('VALUE_INVALID', `encoding with schema id ${schemaId}: ${explainInvalid(type, value)}`, { cause: error });
-      }
+      const end = this.encodeKnownInto(schemaId, value, buffer, 0);
+      if (end === undefined) return undefined;
       if (end >= 0) return buffer.subarray(0, end);
-      size -= end; // avsc returns minus the bytes missing
+      buffer = Buffer.allocUnsafe(buffer.length - end); // avsc returns minus the bytes missing
     }
     throw new TributaryError('INTERNAL', `encoding with schema id ${schemaId}: the encoder never found the buffer large enough`);
   }
+
 
   /**
    * Like `encodeKnown`, but writes into `target` at `offset` (header included) and returns the end, as avsc does:
