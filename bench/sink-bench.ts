@@ -27,15 +27,7 @@ import type { DecodedChange } from '#sink/decoder.ts';
 import { startSink } from '#test/support/capture-process.ts';
 import { stackEnv } from '#test/support/stack-env.ts';
 import { eventually, uniqueName } from '#test/support/wait.ts';
-
-export interface BenchTarget {
-  name: string;
-  /** YAML lines of the sink's `connection:` block (indented six spaces) for a table in `database`. */
-  connection(database: string): string[];
-  createDatabase(name: string): Promise<void>;
-  dropDatabase(name: string): Promise<void>;
-  countRows(database: string, table: string): Promise<number>;
-}
+import type { TestTarget } from '#test/sink/targets.ts';
 
 const EVENTS = Number(process.argv[2] ?? 1_000_000);
 const KEYS = Number(process.argv[3] ?? 200_000);
@@ -122,7 +114,8 @@ async function fromMemory(sink: Sink, namespace: string): Promise<number> {
   return Date.now() - started;
 }
 
-export async function runSinkBench(target: BenchTarget): Promise<void> {
+/** Runs the benchmark against one of the test targets (test/sink/targets.ts): the same servers and configs. */
+export async function runSinkBench(target: TestTarget): Promise<void> {
   const prefix = uniqueName('sb');
   const memoryDb = uniqueName('bench_memory');
   const sinkDb = uniqueName('bench_sink');
@@ -136,11 +129,7 @@ export async function runSinkBench(target: BenchTarget): Promise<void> {
 
     const config = join(tmpdir(), `${uniqueName('bench-sink')}.yaml`);
     const sinkYaml = (database: string, name: string) => [
-      `  - name: ${name}`,
-      `    type: ${target.name}`,
-      '    connection:',
-      ...target.connection(database),
-      `    topics: ["${topic}"]`,
+      ...target.sinkYaml({ name, database, pattern: `^${topic.replaceAll('.', '\\.')}$` }),
       `    batch: { maxRows: ${BATCH}, lingerMs: 200 }`,
     ];
     const groupId = uniqueName('bench-sink');
@@ -161,7 +150,7 @@ export async function runSinkBench(target: BenchTarget): Promise<void> {
     const memorySink = SINKS[memoryConfig!.type]!.create(memoryConfig!);
     const memoryMs = await fromMemory(memorySink, memoryDb).finally(() => memorySink.close());
     const memoryRate = (EVENTS * 1000) / memoryMs;
-    console.log(`from-memory batched upserts (${target.name}): ${(memoryMs / 1000).toFixed(2)} s, ${Math.round(memoryRate)} rows/s`);
+    console.log(`from-memory batched upserts (${target.type}): ${(memoryMs / 1000).toFixed(2)} s, ${Math.round(memoryRate)} rows/s`);
 
     const kafka = createKafka({ brokers: stackEnv('KAFKA_BROKERS').split(',') });
     const end = await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(topic));
@@ -191,14 +180,15 @@ export async function runSinkBench(target: BenchTarget): Promise<void> {
     sink.child.kill('SIGTERM');
     await sink.exited;
     const sinkRate = (EVENTS * 1000) / sinkMs;
-    console.log(`sink from Kafka (${target.name}): ${(sinkMs / 1000).toFixed(2)} s, ${Math.round(sinkRate)} rows/s (process start included)`);
+    console.log(`sink from Kafka (${target.type}): ${(sinkMs / 1000).toFixed(2)} s, ${Math.round(sinkRate)} rows/s (process start included)`);
     console.log(`ratio sink / from-memory: ${(sinkRate / memoryRate).toFixed(2)}`);
     console.log(`sink peak RSS: ${peak.toFixed(0)} MB`);
-    const [memoryRows, sinkRows] = [await target.countRows(memoryDb, 'customers'), await target.countRows(sinkDb, 'customers')];
+    const [memoryRows, sinkRows] = [await target.rowCount(memoryDb, 'customers'), await target.rowCount(sinkDb, 'customers')];
     console.log(`rows: from-memory ${memoryRows}, sink ${sinkRows} (expected ${KEYS})`);
     if (memoryRows !== KEYS || sinkRows !== KEYS) process.exitCode = 1;
   } finally {
     await target.dropDatabase(memoryDb);
     await target.dropDatabase(sinkDb);
+    await target.close();
   }
 }

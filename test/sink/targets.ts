@@ -16,6 +16,8 @@ export interface TestTarget {
   positions(database: string, table: string): Promise<Map<string, string>>;
   /** id → the text of one column of the visible rows (null for NULL). */
   column(database: string, table: string, column: string): Promise<Map<string, string | null>>;
+  /** How many rows a user sees. */
+  rowCount(database: string, table: string): Promise<number>;
   /** Keys that appear more than once in what a user sees. */
   duplicateKeys(database: string, table: string): Promise<number>;
   close(): Promise<void>;
@@ -59,6 +61,7 @@ export function mariaDbTarget(): TestTarget {
       const rows = await query<{ id: string; v: unknown }>(`SELECT id, \`${column}\` AS v FROM \`${table}\``, database);
       return new Map(rows.map((r) => [String(r.id), r.v === null ? null : String(r.v)]));
     },
+    rowCount: async (database, table) => Number((await query<{ n: number }>(`SELECT COUNT(*) AS n FROM \`${table}\``, database))[0]?.n),
     duplicateKeys: async () => 0, // the primary key makes them impossible
     close: async () => undefined,
   };
@@ -100,6 +103,7 @@ export function clickHouseTarget(): TestTarget {
       const result = await rows<{ id: string; v: string | null }>(`SELECT toString(id) AS id, toString(\`${column}\`) AS v FROM ${visible(database, table)}`);
       return new Map(result.map((r) => [r.id, r.v]));
     },
+    rowCount: async (database, table) => Number((await rows<{ n: string }>(`SELECT count() AS n FROM ${visible(database, table)}`))[0]?.n),
     duplicateKeys: async (database, table) => {
       const result = await rows<{ n: string }>(`SELECT count() - uniqExact(id) AS n FROM \`${database}\`.\`${table}\` FINAL`);
       return Number(result[0]?.n ?? 0);
