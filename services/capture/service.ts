@@ -1,6 +1,7 @@
 import { TributaryError } from '#core/errors.ts';
 import { log } from '#core/log.ts';
 import { retry } from '#core/retry.ts';
+import { configuredByName } from '#config/load.ts';
 import type { TributaryConfig } from '#config/schema.ts';
 import { SOURCES } from '#connectors/sources.ts';
 import { createKafka } from '#kafka/client.ts';
@@ -12,11 +13,7 @@ import { CaptureRunner } from './runner.ts';
  * from the stored offset after retriable failures (the one retry loop of the capture).
  */
 export async function runCapture(config: TributaryConfig, sourceName: string, signal: AbortSignal): Promise<void> {
-  const sourceConfig = config.sources.find((s) => s.name === sourceName);
-  if (!sourceConfig) {
-    const names = config.sources.map((s) => s.name).join(', ') || 'none';
-    throw new TributaryError('CONFIG_INVALID', `no source named "${sourceName}" in the configuration (sources: ${names})`);
-  }
+  const sourceConfig = configuredByName(config.sources, 'source', sourceName);
   const connector = SOURCES[sourceConfig.type];
   if (!connector) {
     throw new TributaryError('CONFIG_INVALID', `source type "${sourceConfig.type}" has no capture connector yet`);

@@ -1,3 +1,4 @@
+import { TributaryError } from '#core/errors.ts';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from './errors.ts';
@@ -57,4 +58,12 @@ function readProblem(error: unknown): string {
     default:
       return `the file cannot be read (${code ?? 'unknown error'})`;
   }
+}
+
+/** The source or sink named `name`, or one error listing the names the configuration has. */
+export function configuredByName<T extends { name: string }>(entries: readonly T[], kind: 'source' | 'sink', name: string): T {
+  const entry = entries.find((e) => e.name === name);
+  if (entry) return entry;
+  const names = entries.map((e) => e.name).join(', ') || 'none';
+  throw new TributaryError('CONFIG_INVALID', `no ${kind} named "${name}" in the configuration (${kind}s: ${names})`);
 }

@@ -1,6 +1,7 @@
 import { TributaryError } from '#core/errors.ts';
 import { log } from '#core/log.ts';
 import { retry } from '#core/retry.ts';
+import { configuredByName } from '#config/load.ts';
 import type { TributaryConfig } from '#config/schema.ts';
 import { SINKS } from '#connectors/sinks.ts';
 import { createKafka } from '#kafka/client.ts';
@@ -12,11 +13,7 @@ import { SinkRunner } from './runner.ts';
  * failures from its committed offsets (the one retry loop around the sink).
  */
 export async function runSink(config: TributaryConfig, sinkName: string, signal: AbortSignal): Promise<void> {
-  const sinkConfig = config.sinks.find((s) => s.name === sinkName);
-  if (!sinkConfig) {
-    const names = config.sinks.map((s) => s.name).join(', ') || 'none';
-    throw new TributaryError('CONFIG_INVALID', `no sink named "${sinkName}" in the configuration (sinks: ${names})`);
-  }
+  const sinkConfig = configuredByName(config.sinks, 'sink', sinkName);
   const connector = SINKS[sinkConfig.type];
   if (!connector) throw new TributaryError('CONFIG_INVALID', `sink type "${sinkConfig.type}" has no connector yet`);
   const kafka = createKafka(config.kafka);
