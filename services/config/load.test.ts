@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from './errors.ts';
 import { CANARY_SECRET, SAMPLE_CONFIG_YAML } from './fixtures.ts';
-import { loadConfig, parseConfig, resolveConfigPath } from './load.ts';
+import { configuredByName, loadConfig, parseConfig, resolveConfigPath } from './load.ts';
 import { configErrorOf, MINIMAL_YAML } from './test-helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tributary-config-'));
@@ -149,5 +149,14 @@ describe('secrets never reach error messages', () => {
     expectNoCanary(`kafka: { password: ${CANARY_SECRET}] }\n`);
     expectNoCanary(`kafka:\n  sasl: |x ${CANARY_SECRET}\n`);
     expectNoCanary(`kafka:\n  a: b\n ${CANARY_SECRET}\n`);
+  });
+});
+
+describe('configuredByName', () => {
+  it('finds an entry by name, or names the ones there are', () => {
+    const entries = [{ name: 'shop' }, { name: 'crm' }];
+    expect(configuredByName(entries, 'source', 'crm')).toBe(entries[1]);
+    expect(() => configuredByName(entries, 'source', 'billing')).toThrow('no source named "billing" in the configuration (sources: shop, crm)');
+    expect(() => configuredByName([], 'sink', 'x')).toThrow('(sinks: none)');
   });
 });
