@@ -16,8 +16,15 @@ export interface PartitionBatch {
   topic: string;
   partition: number;
   messages: ConsumedMessage[];
+  /**
+   * Moves the fetch position past `last` without committing anything, so that the next fetch of this partition
+   * runs while the messages up to `last` are still being applied.
+   */
+  resolve(last: string): void;
   /** Commits `next` (the offset of the first message not yet applied) for this partition. */
   commit(next: string): Promise<void>;
+  /** Ends the run with an error found after the handler returned (in an apply it left running). */
+  fail(error: unknown): void;
   /** True once a rebalance took the partition away: stop, commit nothing more. */
   isStale(): boolean;
   heartbeat(): Promise<void>;
@@ -35,12 +42,18 @@ export interface GroupConsumerOptions {
   signal: AbortSignal;
   /** Resolves when the run should end so that the caller can subscribe again (e.g. new topics appeared). */
   restart?: Promise<void>;
+  /**
+   * Called once when the run ends, after the handler in progress returned and while the consumer is still a
+   * member of the group: the caller finishes the work its handlers left running and commits it.
+   */
+  drain?: () => Promise<void>;
 }
 
 /**
  * Runs a consumer group over `topics` in read_committed mode with manual offset commits, handing each fetched
  * partition batch to `handle`. Resolves when the signal aborts or `restart` resolves, after the batch in flight
- * is finished; rejects with the first error a handler threw or the consumer crashed with.
+ * is finished and `drain` has run; rejects with the first error a handler threw or reported, or the consumer
+ * crashed with.
  */
 export async function consumeGroup(kafka: Kafka, options: GroupConsumerOptions, handle: (batch: PartitionBatch) => Promise<void>): Promise<void> {
   const consumer: Consumer = kafka.consumer({
@@ -61,9 +74,22 @@ export async function consumeGroup(kafka: Kafka, options: GroupConsumerOptions, 
   let failure: unknown;
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
+  let stopping = false;
+  /** The handler call in progress: the run waits for it before draining. */
+  let handling: Promise<void> | null = null;
+  const fail = (error: unknown) => {
+    failure ??= error;
+    finish();
+  };
   const onAbort = () => finish();
   options.signal.addEventListener('abort', onAbort, { once: true });
   void options.restart?.then(() => finish());
+  // The partitions this member was last assigned: an apply that outlives a rebalance which moved its partition
+  // elsewhere commits nothing (the new owner re-applies from the last commit).
+  let assigned: Set<string> | null = null;
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    assigned = new Set(Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((p) => `${topic}/${p}`)));
+  });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     // kafkajs restarts itself after retriable crashes; a crash it will not restart from ends the run.
     if (!payload.restart) {
@@ -79,7 +105,9 @@ export async function consumeGroup(kafka: Kafka, options: GroupConsumerOptions, 
       autoCommit: false,
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, heartbeat, isStale, isRunning, resolveOffset }) => {
-        if (failure || options.signal.aborted || !isRunning()) return;
+        if (stopping || failure || options.signal.aborted || !isRunning()) return;
+        let done!: () => void;
+        handling = new Promise<void>((resolve) => (done = resolve));
         try {
           await handle({
             topic: batch.topic,
@@ -91,22 +119,29 @@ export async function consumeGroup(kafka: Kafka, options: GroupConsumerOptions, 
               headers: headerStrings(m.headers),
               timestamp: m.timestamp,
             })),
+            // Resolving moves kafkajs's fetch position past the batch; without it the same messages come again.
+            // With autoCommit off, kafkajs never commits resolved offsets on its own.
+            resolve: (last) => resolveOffset(last),
             commit: async (next) => {
-              // Resolving moves kafkajs's fetch position past the batch; without it the same messages come again.
-              resolveOffset((BigInt(next) - 1n).toString());
               await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
             },
-            isStale: () => isStale() || !isRunning(),
+            fail,
+            isStale: () => isStale() || !isRunning() || !(assigned?.has(`${batch.topic}/${batch.partition}`) ?? true),
             heartbeat,
             pauseTopic: () => consumer.pause([{ topic: batch.topic }]),
           });
         } catch (error) {
-          failure ??= error;
-          finish();
+          fail(error);
+        } finally {
+          handling = null;
+          done();
         }
       },
     });
     await finished;
+    stopping = true;
+    await handling;
+    await options.drain?.().catch(fail);
   } catch (error) {
     failure ??= error;
   } finally {

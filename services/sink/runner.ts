@@ -40,6 +40,8 @@ export class SinkRunner {
   private readonly decoder: ChangeDecoder;
   private readonly deadLetters: DeadLetters;
   private readonly paused = new Set<string>();
+  /** Per partition, the apply and commit of its last queued chunk (settled: failures are reported through the batch). */
+  private readonly lanes = new Map<string, Promise<void>>();
   private applies = 0;
   /** Messages set aside in a row: past a hundred, the target itself is at fault, not the messages. */
   private poisonedInARow = 0;
@@ -78,6 +80,7 @@ export class SinkRunner {
               minBytes: 1024 * 1024,
               signal,
               restart: this.topicsChanged(topics, stopWatching.signal),
+              drain: () => this.drain(),
             },
             (batch) => this.handle(batch, signal),
           );
@@ -102,47 +105,65 @@ export class SinkRunner {
     return new Promise<void>(() => {}); // the run ended for another reason: nothing to restart
   }
 
+  /**
+   * Decodes a fetched partition batch chunk by chunk and queues each chunk's apply on the partition's lane, which
+   * runs one apply at a time, in order, and commits each chunk's offset once the target holds it. The handler
+   * returns once its last chunk is queued, so kafkajs fetches the next batch while the target works on it.
+   */
   private async handle(batch: PartitionBatch, signal: AbortSignal): Promise<void> {
     if (this.paused.has(batch.topic)) return;
+    const laneKey = `${batch.topic}/${batch.partition}`;
     // kafkajs only heartbeats between fetches or when asked: a long outage of the target must not cost the group
     // membership (a rebalance would hand the partition to another instance for no reason).
     const beat = setInterval(() => void batch.heartbeat().catch(() => undefined), 3_000);
-    // One apply in flight while the next chunk is decoded: the target works on one while this thread decodes the
-    // other. Applies stay in order, and each chunk's offset is committed only after its apply.
-    let inFlight: { applied: Promise<void>; next: string } | null = null;
-    const settle = async () => {
-      if (!inFlight) return true;
-      const { applied, next } = inFlight;
-      inFlight = null;
-      await applied;
-      try {
-        // Invariant: every change before `next` is durable in the target (or in the dead-letter topic).
-        await batch.commit(next);
-        return true;
-      } catch (error) {
-        if (isRebalanceError(error)) return false; // the new owner re-applies from the last commit: harmless
-        throw error;
-      }
-    };
     try {
       for (let start = 0; start < batch.messages.length; start += this.settings.maxRows) {
-        // SIGTERM: the chunk in flight finishes and is committed; the rest is left for the next run.
-        if (signal.aborted || batch.isStale()) break;
+        // SIGTERM: the chunks queued finish and are committed; the rest is left for the next run.
+        if (signal.aborted || batch.isStale() || this.paused.has(batch.topic)) return;
         const chunk = batch.messages.slice(start, start + this.settings.maxRows);
         const pending = await this.decodeChunk(batch, chunk, signal);
-        if (!(await settle())) return;
-        const applied = this.apply(batch, pending, signal);
-        applied.catch(() => undefined); // awaited by settle(); this only keeps it from counting as unhandled meanwhile
-        inFlight = { applied, next: (BigInt((chunk.at(-1) as ConsumedMessage).offset) + 1n).toString() };
+        // One chunk applying while this one was decoded: wait for it before queuing the next (memory stays bounded).
+        await this.lanes.get(laneKey);
+        const last = (chunk.at(-1) as ConsumedMessage).offset;
+        const next = (BigInt(last) + 1n).toString();
+        const lane = this.applyAndCommit(batch, pending, next, signal);
+        lane.catch((error: unknown) => batch.fail(error));
+        this.lanes.set(
+          laneKey,
+          lane.catch(() => undefined),
+        );
+        batch.resolve(last);
       }
-      await settle();
-    } catch (error) {
-      await (inFlight as { applied: Promise<void> } | null)?.applied.catch(() => undefined);
-      if (error instanceof BatchAbandoned) return;
-      throw error;
     } finally {
       clearInterval(beat);
     }
+  }
+
+  /** Applies one chunk and commits `next`; a chunk abandoned (partition taken away, table paused) commits nothing. */
+  private async applyAndCommit(batch: PartitionBatch, pending: Pending[], next: string, signal: AbortSignal): Promise<void> {
+    try {
+      if (this.paused.has(batch.topic) || batch.isStale()) return;
+      await this.apply(batch, pending, signal);
+    } catch (error) {
+      if (error instanceof BatchAbandoned) return;
+      throw error;
+    }
+    // A rebalance moved the partition while this chunk was applied: its new owner commits from now on.
+    if (batch.isStale()) return;
+    try {
+      // Invariant: every change before `next` is durable in the target (or in the dead-letter topic).
+      await batch.commit(next);
+    } catch (error) {
+      if (isRebalanceError(error)) return; // the new owner re-applies from the last commit: harmless
+      throw error;
+    }
+  }
+
+  /** Waits for every queued apply and its commit: the end of a run (SIGTERM, new topics) loses nothing applied. */
+  private async drain(): Promise<void> {
+    const lanes = [...this.lanes.values()];
+    this.lanes.clear();
+    await Promise.all(lanes);
   }
 
   private async decodeChunk(batch: PartitionBatch, chunk: ConsumedMessage[], signal: AbortSignal): Promise<Pending[]> {
