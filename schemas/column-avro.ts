@@ -19,6 +19,14 @@ export const LENGTH_PARAMETER = '__debezium.source.column.length';
 
 const lengthOf = (length: number) => ({ 'connect.parameters': { [LENGTH_PARAMETER]: String(length) } });
 
+/**
+ * The source column type under the parameter Debezium's `column.propagate.source.type` writes. An unconstrained
+ * PostgreSQL numeric travels as Debezium's `decimal.handling.mode=string` does, a plain string; this marker is what
+ * tells it apart from text, so that a sink reads it back as `numeric` (a number column) and not as a string.
+ */
+export const SOURCE_TYPE_PARAMETER = '__debezium.source.column.type';
+export const NUMERIC_SOURCE_TYPE = 'NUMERIC';
+
 export function columnAvroType(type: ColumnType): AvroSchema {
   switch (type.kind) {
     case 'boolean':
@@ -69,5 +77,15 @@ export function columnAvroType(type: ColumnType): AvroSchema {
       return { type: 'long', logicalType: 'timestamp-micros' };
     case 'year':
       return { type: 'int', ...connect('io.debezium.time.Year') };
+    case 'numeric':
+      return { type: 'string', 'connect.parameters': { [SOURCE_TYPE_PARAMETER]: NUMERIC_SOURCE_TYPE } };
+    case 'timetz':
+      return { type: 'string', ...connect('io.debezium.time.ZonedTime') };
+    case 'interval':
+      // Debezium's interval.handling.mode=string.
+      return { type: 'string', ...connect('io.debezium.time.Interval') };
+    case 'array':
+      // Debezium's arrays: elements are optional, so a null element is ["null", T].
+      return { type: 'array', items: ['null', columnAvroType(type.items)] };
   }
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { ChangeEvent } from '#core/change-event.ts';
+import type { ChangeEvent, Row } from '#core/change-event.ts';
+import type { ColumnType } from '#core/column-type.ts';
+import type { TableSchema } from '#core/table-schema.ts';
 import { mysqlEvent } from '#test/fixtures/events.ts';
 import { GOLDEN_MAX_ROW, GOLDEN_NULL_ROW, goldenTable } from '#test/fixtures/golden-mysql.ts';
 import { avroType, explainInvalid } from './avro-types.ts';
@@ -58,6 +60,54 @@ describe('table Avro schemas', () => {
     const record = envelopeRecord(bad, avro);
     expect(() => type.toBuffer(record)).toThrow();
     expect(explainInvalid(type, record)).toMatch(/^after\.price "1\.00000000001" has more fraction digits than decimal\(38,10\) holds/);
+  });
+
+  it('round-trips the PostgreSQL kinds exactly: numeric, timetz, interval and arrays of any element', () => {
+    const types: Record<string, ColumnType> = {
+      id: { kind: 'int64' },
+      amount: { kind: 'numeric' },
+      local: { kind: 'timetz' },
+      span: { kind: 'interval' },
+      ids: { kind: 'array', items: { kind: 'int64' } },
+      prices: { kind: 'array', items: { kind: 'decimal', precision: 38, scale: 10 } },
+      blobs: { kind: 'array', items: { kind: 'bytes' } },
+      floats: { kind: 'array', items: { kind: 'float64' } },
+      stamps: { kind: 'array', items: { kind: 'timestamptz' } },
+      labels: { kind: 'array', items: { kind: 'string' } },
+    };
+    const table: TableSchema = {
+      namespace: 'public',
+      table: 'kinds',
+      columns: Object.entries(types).map(([name, type]) => ({ name, type, nullable: name !== 'id', sourceType: '' })),
+      primaryKey: ['id'],
+    };
+    const pgAvro = buildTableAvro(table, { topicPrefix: 'shop', connector: 'postgresql' });
+    const full: Row = {
+      id: 2n ** 63n - 1n,
+      amount: `-${'1234567890'.repeat(4)}.${'9'.repeat(30)}`,
+      local: '24:00:00.000000Z',
+      span: 'P-1Y2M-3DT-4H-5M-6.000007S',
+      ids: [-(2n ** 63n), null, 2n ** 53n + 1n, 0n],
+      prices: [`-${'9'.repeat(28)}.${'9'.repeat(10)}`, null, '0.0000000001'],
+      blobs: [Buffer.from([0, 255, 0]), Buffer.alloc(0), null],
+      floats: [Number.NaN, -Infinity, -0, 1.5, null],
+      stamps: [9223372036825200000n, -9223372036832400000n],
+      labels: [],
+    };
+    const nulls: Row = Object.fromEntries(Object.keys(types).map((name) => [name, name === 'id' ? 1n : null]));
+    const type = avroType(pgAvro.valueSchema);
+    const base = event('u', nulls, full);
+    const original = { ...base, source: { ...base.source, connector: 'postgresql', schema: 'public', lsn: '0/16B3748', txId: 7n } } as ChangeEvent;
+    const rows = rowsFromEnvelope(type.fromBuffer(type.toBuffer(envelopeRecord(original, pgAvro))) as Record<string, unknown>, pgAvro);
+    expect(rows.after).toEqual(full);
+    expect(Object.is((rows.after?.floats as unknown[])[2], -0)).toBe(true);
+    expect(rows.before).toEqual(nulls);
+    const value = (pgAvro.valueSchema.fields[0]?.type as unknown[])[1] as { fields: Array<{ name: string; type: unknown }> };
+    expect(value.fields.find((f) => f.name === 'amount')?.type).toEqual([
+      'null',
+      { type: 'string', 'connect.parameters': { '__debezium.source.column.type': 'NUMERIC' } },
+    ]);
+    expect(value.fields.find((f) => f.name === 'ids')?.type).toEqual(['null', { type: 'array', items: ['null', 'long'] }]);
   });
 
   it("writes PostgreSQL LSNs as Debezium's 64-bit integer", () => {

@@ -26,6 +26,17 @@ const TYPES: Record<string, ColumnType> = {
   stamp: { kind: 'timestamp' },
   instant: { kind: 'timestamptz' },
   yr: { kind: 'year' },
+  amount: { kind: 'numeric' },
+  local: { kind: 'timetz' },
+  span: { kind: 'interval' },
+  ids: { kind: 'array', items: { kind: 'int64' } },
+  labels: { kind: 'array', items: { kind: 'string', length: 10 } },
+  prices: { kind: 'array', items: { kind: 'decimal', precision: 10, scale: 2 } },
+  moods: { kind: 'array', items: { kind: 'enum', values: ['happy', 'sad'] } },
+  spans: { kind: 'array', items: { kind: 'interval' } },
+  amounts: { kind: 'array', items: { kind: 'numeric' } },
+  stamps: { kind: 'array', items: { kind: 'timestamptz' } },
+  flags: { kind: 'array', items: { kind: 'boolean' } },
 };
 
 const table: TableSchema = {
@@ -47,6 +58,37 @@ describe('tableFromAvro', () => {
     );
     expect(read.primaryKey).toEqual(['id', 'odd name-ü']);
     expect(read.fields).toEqual(avro.fields);
+  });
+
+  it("reads Debezium's own spellings of the PostgreSQL types", () => {
+    const envelope = {
+      type: 'record',
+      name: 'Envelope',
+      fields: [
+        {
+          name: 'after',
+          type: [
+            'null',
+            {
+              type: 'record',
+              name: 'Value',
+              fields: [
+                { name: 'n', type: { type: 'string', 'connect.parameters': { '__debezium.source.column.type': 'numeric' } } },
+                { name: 'z', type: { type: 'string', 'connect.version': 1, 'connect.name': 'io.debezium.time.ZonedTime' } },
+                { name: 'a', type: ['null', { type: 'array', items: ['null', { type: 'int', 'connect.type': 'int16' }] }], default: null },
+                { name: 's', type: { type: 'string', 'connect.parameters': { '__debezium.source.column.type': 'TEXT' } } },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    expect(tableFromAvro('public', 't', envelope, null).columns.map(({ name, type, nullable }) => ({ name, type, nullable }))).toEqual([
+      { name: 'n', type: { kind: 'numeric' }, nullable: false },
+      { name: 'z', type: { kind: 'timetz' }, nullable: false },
+      { name: 'a', type: { kind: 'array', items: { kind: 'int16' } }, nullable: true },
+      { name: 's', type: { kind: 'string' }, nullable: false },
+    ]);
   });
 
   it('reads a table without a key and refuses a schema that is not an envelope', () => {

@@ -2,7 +2,7 @@ import type { ColumnType } from '#core/column-type.ts';
 import { TributaryError } from '#core/errors.ts';
 import type { ColumnSchema, TableSchema } from '#core/table-schema.ts';
 import { ORIGINAL_NAME_ATTRIBUTE } from './avro-names.ts';
-import { LENGTH_PARAMETER } from './column-avro.ts';
+import { LENGTH_PARAMETER, NUMERIC_SOURCE_TYPE, SOURCE_TYPE_PARAMETER } from './column-avro.ts';
 
 // The reverse of table-avro.ts for sinks: a change topic's writer schemas back to the table shape they describe.
 // Column types come from the Avro type and Debezium's `connect.name`, so topics written by Debezium read too.
@@ -118,10 +118,23 @@ function columnType(type: unknown, column: string): ColumnType {
           return { kind: 'set', values: splitAllowed(parameters.allowed) };
         case 'io.debezium.data.Uuid':
           return { kind: 'uuid' };
+        case 'io.debezium.time.ZonedTime':
+          return { kind: 'timetz' };
+        case 'io.debezium.time.Interval':
+          return { kind: 'interval' };
         default:
           if (t.logicalType === 'uuid') return { kind: 'uuid' };
+          // Debezium writes the source's own spelling (`numeric` from PostgreSQL); ours is upper case.
+          if (parameters[SOURCE_TYPE_PARAMETER]?.toUpperCase() === NUMERIC_SOURCE_TYPE) return { kind: 'numeric' };
           return length === undefined ? { kind: 'string' } : { kind: 'string', length };
       }
+    case 'array': {
+      const items = columnType(unwrapNullable(t.items).type, `${column}[]`);
+      if (items.kind === 'array') {
+        throw new TributaryError('SCHEMA_UNSUPPORTED', `column "${column}" is an array of arrays, which no target column type represents`);
+      }
+      return { kind: 'array', items };
+    }
     default:
       throw new TributaryError('SCHEMA_UNSUPPORTED', `column "${column}" has Avro type ${JSON.stringify(type)}, which no target column type represents`);
   }

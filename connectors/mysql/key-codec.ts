@@ -1,4 +1,5 @@
 import type { ColumnValue } from '#core/column-type.ts';
+import { TributaryError } from '#core/errors.ts';
 import type { SourceOffsetValue } from '#core/source.ts';
 
 // Primary-key values in a snapshot offset must survive JSON exactly: bigints and buffers are tagged.
@@ -7,6 +8,8 @@ export function encodeKey(values: ColumnValue[]): SourceOffsetValue[] {
   return values.map((value): SourceOffsetValue => {
     if (typeof value === 'bigint') return { bigint: value.toString() };
     if (Buffer.isBuffer(value)) return { bytes: value.toString('base64') };
+    // MySQL has no array columns, so no key holds one.
+    if (Array.isArray(value)) throw new TributaryError('INTERNAL', 'an array value cannot be a MySQL snapshot key');
     return value;
   });
 }

@@ -144,6 +144,11 @@ export function keyParam(type: ColumnType, value: ColumnValue): KeyParam {
     case 'float64':
     case 'json':
       throw new TributaryError('INTERNAL', `a ${type.kind} column cannot be a snapshot key (see keysetReadable)`);
+    case 'numeric':
+    case 'timetz':
+    case 'interval':
+    case 'array':
+      throw new TributaryError('INTERNAL', `a ${type.kind} column cannot come from MySQL (PostgreSQL types only)`);
   }
 }
 

@@ -92,6 +92,12 @@ export function toColumnValue(type: ColumnType, raw: unknown, column: string): C
       // YEAR holds 1901..2155 or 0000; zongji decodes the stored 0 of 0000 as 1900, mysql2 reads it as 0.
       return year === 1900 ? 0 : year;
     }
+    case 'numeric':
+    case 'timetz':
+    case 'interval':
+    case 'array':
+      // mySqlColumnType never gives these PostgreSQL kinds.
+      throw new TributaryError('INTERNAL', `column "${column}": a ${type.kind} column cannot come from MySQL`);
   }
 }
 
