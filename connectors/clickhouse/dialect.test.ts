@@ -12,6 +12,7 @@ import {
   pendingMutationsQuery,
   quoteIdent,
   quoteString,
+  storedValuesQuery,
   tablesQuery,
   truncateSql,
 } from './dialect.ts';
@@ -73,6 +74,9 @@ describe('clickHouseType', () => {
     [{ kind: 'timestamp' }, 'Int64', "DateTime64(6, 'UTC')"],
     [{ kind: 'timestamptz' }, 'Int64', "DateTime64(6, 'UTC')"],
     [{ kind: 'year' }, 'Int32', 'Int32'],
+    [{ kind: 'numeric' }, 'String', 'String'],
+    [{ kind: 'timetz' }, 'String', 'String'],
+    [{ kind: 'interval' }, 'String', 'String'],
   ];
 
   it.each(cases)('maps %o to %s on 18.16 and %s on current servers; keys are not Nullable', (type, old, current) => {
@@ -93,6 +97,48 @@ describe('clickHouseType', () => {
     expect(parseType('DateTime64(3)')).toEqual({ base: { name: 'DateTime64', precision: 3 }, nullable: false });
     expect(parseType('LowCardinality(String)')).toBeUndefined();
     expect(parseType('Date')).toBeUndefined();
+  });
+});
+
+describe('clickHouseType of arrays', () => {
+  const arrays: Array<[ColumnType, old: string, current: string]> = [
+    [{ kind: 'array', items: { kind: 'int64' } }, 'Array(Nullable(Int64))', 'Array(Nullable(Int64))'],
+    [{ kind: 'array', items: { kind: 'string' } }, 'Array(Nullable(String))', 'Array(Nullable(String))'],
+    [{ kind: 'array', items: { kind: 'decimal', precision: 40, scale: 10 } }, 'Array(Nullable(String))', 'Array(Nullable(Decimal(40, 10)))'],
+    [{ kind: 'array', items: { kind: 'decimal', precision: 20, scale: 2 } }, 'Array(Nullable(Decimal(20, 2)))', 'Array(Nullable(Decimal(20, 2)))'],
+    [{ kind: 'array', items: { kind: 'numeric' } }, 'Array(Nullable(String))', 'Array(Nullable(String))'],
+    [{ kind: 'array', items: { kind: 'date' } }, 'Array(Nullable(Int32))', 'Array(Nullable(Date32))'],
+    [{ kind: 'array', items: { kind: 'uuid' } }, 'Array(Nullable(UUID))', 'Array(Nullable(UUID))'],
+    [{ kind: 'array', items: { kind: 'timestamptz' } }, 'Array(Nullable(Int64))', "Array(Nullable(DateTime64(6, 'UTC')))"],
+  ];
+
+  it.each(arrays)('maps %o to %s on 18.16 and %s on current servers, never Nullable itself', (type, old, current) => {
+    expect(formatType(clickHouseType(column('c', type), false, OLD))).toBe(old);
+    expect(formatType(clickHouseType(column('c', type), false, NEW))).toBe(current);
+    for (const features of [OLD, NEW]) {
+      const written = clickHouseType(column('c', type), false, features);
+      expect(parseType(formatType(written))).toEqual(written);
+    }
+  });
+
+  it('reads arrays as system.columns prints them', () => {
+    expect(parseType('Array(Nullable(Decimal(38, 10)))')).toEqual({
+      base: { name: 'Array', items: { base: { name: 'Decimal', precision: 38, scale: 10 }, nullable: true } },
+      nullable: false,
+    });
+    expect(parseType('Array(Int32)')).toEqual({ base: { name: 'Array', items: { base: { name: 'Int32' }, nullable: false } }, nullable: false });
+    expect(parseType('Array(LowCardinality(String))')).toBeUndefined();
+  });
+});
+
+describe('storedValuesQuery', () => {
+  it('selects the keys and the asked columns under FINAL for a list of key literals, as RowBinary', () => {
+    expect(storedValuesQuery('d`b', 'we`ird', ['id'], ['body', 'a b'], [["toInt64('1')"], ["toInt64('-2')"]])).toBe(
+      "SELECT `id`, `body`, `a b` FROM `d\\`b`.`we\\`ird` FINAL WHERE `id` IN (toInt64('1'), toInt64('-2')) FORMAT RowBinary",
+    );
+    expect(storedValuesQuery('db', 't', ['id', 'region'], ['body'], [["toInt64('1')", "unhex('6575')"]])).toBe(
+      "SELECT `id`, `region`, `body` FROM `db`.`t` FINAL WHERE (`id`, `region`) IN ((toInt64('1'), unhex('6575'))) FORMAT RowBinary",
+    );
   });
 });
 

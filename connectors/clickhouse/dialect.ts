@@ -1,3 +1,5 @@
+import type { ColumnType } from '#core/column-type.ts';
+import { TributaryError } from '#core/errors.ts';
 import type { ColumnSchema, TableSchema } from '#core/table-schema.ts';
 import { DELETED_COLUMN, POSITION_COLUMN, VERSION_COLUMN } from '#core/sink.ts';
 import type { ServerFeatures } from './features.ts';
@@ -11,7 +13,9 @@ import type { ServerFeatures } from './features.ts';
 export type BaseType =
   | { name: 'UInt8' | 'Int16' | 'Int32' | 'Int64' | 'UInt64' | 'Float32' | 'Float64' | 'String' | 'UUID' | 'Date32' }
   | { name: 'Decimal'; precision: number; scale: number }
-  | { name: 'DateTime64'; precision: number; timezone?: string };
+  | { name: 'DateTime64'; precision: number; timezone?: string }
+  /** One dimension; the sink creates Array(Nullable(T)). An Array is never Nullable itself (no server allows it). */
+  | { name: 'Array'; items: ClickHouseType };
 
 export interface ClickHouseType {
   base: BaseType;
@@ -55,14 +59,21 @@ export function currentViewName(table: string): string {
 
 /**
  * The target type of a source column. Key columns are never Nullable (ORDER BY refuses it); every other column
- * is, because a delete row carries only the key and NULL elsewhere. Exact on every server; see TYPES.md.
+ * is, because a delete row carries only the key and NULL elsewhere, except arrays: ClickHouse has no
+ * Nullable(Array), so an array column is Array(Nullable(T)) and a NULL array is written as []. Exact on every
+ * server otherwise; see TYPES.md.
  */
 export function clickHouseType(column: ColumnSchema, key: boolean, features: Pick<ServerFeatures, 'extendedTypes'>): ClickHouseType {
-  return { base: baseType(column, features.extendedTypes), nullable: !key };
+  const base = baseType(column.type, features.extendedTypes);
+  return { base, nullable: targetNullable(base, key) };
 }
 
-function baseType(column: ColumnSchema, extended: boolean): BaseType {
-  const type = column.type;
+/** Whether the sink makes a column of this base type Nullable: every non-key column but arrays. */
+export function targetNullable(base: BaseType, key: boolean): boolean {
+  return !key && base.name !== 'Array';
+}
+
+function baseType(type: ColumnType, extended: boolean): BaseType {
   switch (type.kind) {
     case 'boolean':
       return { name: 'UInt8' };
@@ -107,6 +118,19 @@ function baseType(column: ColumnSchema, extended: boolean): BaseType {
     case 'bytes':
       // ClickHouse Strings are byte strings: text as UTF-8, bytes as they are.
       return { name: 'String' };
+    case 'numeric':
+      // Any precision, NaN and ±Infinity: no ClickHouse Decimal holds them all, the source's text does.
+      return { name: 'String' };
+    case 'timetz':
+    case 'interval':
+      // No ClickHouse type for a time of day with a zone or for a calendar duration (months, days and seconds).
+      return { name: 'String' };
+    case 'array':
+      if (type.items.kind === 'array') {
+        // ColumnType arrays have one dimension; checkSourceTable refuses others before a type is asked for.
+        throw new TributaryError('SINK_SCHEMA_INCOMPATIBLE', 'arrays of arrays have no ClickHouse column type here (no Nullable(Array))');
+      }
+      return { name: 'Array', items: { base: baseType(type.items, extended), nullable: true } };
   }
 }
 
@@ -118,6 +142,8 @@ export function formatType(type: ClickHouseType): string {
 
 function formatBase(base: BaseType): string {
   switch (base.name) {
+    case 'Array':
+      return `Array(${formatType(base.items)})`;
     case 'Decimal':
       return `Decimal(${base.precision}, ${base.scale})`;
     case 'DateTime64':
@@ -140,6 +166,11 @@ export function parseType(text: string): ClickHouseType | undefined {
 
 function parseBase(text: string): BaseType | undefined {
   if (SIMPLE.has(text)) return { name: text } as BaseType;
+  const array = /^Array\((.*)\)$/.exec(text);
+  if (array) {
+    const items = parseType(array[1] as string);
+    return items && { name: 'Array', items };
+  }
   const decimal = /^Decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)$/.exec(text);
   if (decimal) return { name: 'Decimal', precision: Number(decimal[1]), scale: Number(decimal[2]) };
   const sized = /^(Decimal(?:32|64|128|256))\(\s*(\d+)\s*\)$/.exec(text);
@@ -212,6 +243,21 @@ export function insertStatement(database: string, table: string, columns: readon
     query: `INSERT INTO ${qualifiedName(database, table)}`,
     bodyPrefix: ` (${columns.map(quoteIdent).join(', ')}) FORMAT RowBinary\n`,
   };
+}
+
+/**
+ * The stored values of `columns` for the rows whose key is one of `keys` (each a tuple of SQL literals, one per key
+ * column, from values.ts keyLiteral), as RowBinary: the key columns first, then `columns`. FINAL gives each key's
+ * latest version. The keys are literals because ClickHouse before 19.x has no query parameters; each is a typed
+ * constant built from exact text or bytes (`toInt64('…')`, `unhex('…')`), never a value spliced in as written.
+ */
+export function storedValuesQuery(database: string, table: string, keyColumns: readonly string[], columns: readonly string[], keys: ReadonlyArray<readonly string[]>): string {
+  const key = keyColumns.length === 1 ? quoteIdent(keyColumns[0] as string) : `(${keyColumns.map(quoteIdent).join(', ')})`;
+  const tuples = keys.map((tuple) => (tuple.length === 1 ? (tuple[0] as string) : `(${tuple.join(', ')})`));
+  return (
+    `SELECT ${[...keyColumns, ...columns].map(quoteIdent).join(', ')} FROM ${qualifiedName(database, table)} FINAL ` +
+    `WHERE ${key} IN (${tuples.join(', ')}) FORMAT RowBinary`
+  );
 }
 
 /** A source truncate at a position: every row version written before it goes (a mutation). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ColumnType } from '#core/column-type.ts';
 import type { ColumnSchema, TableSchema } from '#core/table-schema.ts';
+import { formatType } from './dialect.ts';
 import { checkSourceTable, engineArguments, existingTablePlan, newTablePlan, type ExistingTable } from './evolution.ts';
 import { serverFeatures } from './features.ts';
 
@@ -38,6 +39,13 @@ describe('checkSourceTable', () => {
     expect(() => checkSourceTable(table([column('a', { kind: 'int32' })], ['id']))).toThrow(/not among its columns/);
     expect(() => checkSourceTable(V1)).not.toThrow();
   });
+
+  it('refuses an array key column and arrays of arrays', () => {
+    const ints = { kind: 'array', items: { kind: 'int32' } } as const;
+    expect(() => checkSourceTable(table([column('id', ints, 'int4[]')]))).toThrow(/key column id is an array \(int4\[\]\).*exclude the table/);
+    expect(() => checkSourceTable(table([column('id', { kind: 'int32' }), column('m', { kind: 'array', items: ints })]))).toThrow(/column m is an array of arrays/);
+    expect(() => checkSourceTable(table([column('id', { kind: 'int32' }), column('a', ints)]))).not.toThrow();
+  });
 });
 
 describe('existingTablePlan', () => {
@@ -54,6 +62,28 @@ describe('existingTablePlan', () => {
       { name: 'note', type: { base: { name: 'String' }, nullable: true } },
       { name: 'at', type: { base: { name: 'Int64' }, nullable: true } },
     ]);
+  });
+
+  it('adds columns of the PostgreSQL kinds: text as Nullable(String), arrays as Array(Nullable(T)), and writes into them', () => {
+    const v2 = table([...V1.columns, column('n', { kind: 'numeric' }), column('span', { kind: 'interval' }), column('tags', { kind: 'array', items: { kind: 'int64' } })]);
+    const add = existingTablePlan('db', v2, TARGET_V1, OLD).add;
+    expect(add.map((c) => [c.name, formatType(c.type)])).toEqual([
+      ['n', 'Nullable(String)'],
+      ['span', 'Nullable(String)'],
+      ['tags', 'Array(Nullable(Int64))'],
+    ]);
+    const target = existing([['id', 'Int64', true], ['qty', 'Nullable(Int32)'], ['n', 'Nullable(String)'], ['span', 'Nullable(String)'], ['tags', 'Array(Nullable(Int64))']]);
+    expect(existingTablePlan('db', v2, target, OLD).add).toEqual([]);
+    // An int32 array into the Int64 items holds every value; items that are not Nullable cannot take NULL elements.
+    const narrower = table([...V1.columns, column('tags', { kind: 'array', items: { kind: 'int32' } })]);
+    expect(existingTablePlan('db', narrower, target, OLD).add).toEqual([]);
+    expect(() => existingTablePlan('db', narrower, existing([['id', 'Int64', true], ['tags', 'Array(Int64)']]), OLD)).toThrow(
+      /column `tags` is Array\(Int64\) in ClickHouse, which cannot hold array\(int32\).*MODIFY COLUMN `tags` Array\(Nullable\(Int32\)\)/,
+    );
+    // A string column whose source became numeric keeps its String column; a numeric one cannot go to Decimal.
+    const wasText = table([column('id', { kind: 'int64' }), column('qty', { kind: 'numeric' })]);
+    expect(existingTablePlan('db', wasText, existing([['id', 'Int64', true], ['qty', 'Nullable(String)']]), OLD).add).toEqual([]);
+    expect(() => existingTablePlan('db', wasText, existing([['id', 'Int64', true], ['qty', 'Nullable(Decimal(38, 10))']]), OLD)).toThrow(/cannot hold numeric/);
   });
 
   it('writes into a wider target column as it is, and keeps columns the source dropped', () => {

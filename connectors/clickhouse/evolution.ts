@@ -2,7 +2,7 @@ import { describeColumnType } from '#core/column-type.ts';
 import { TributaryError } from '#core/errors.ts';
 import { DELETED_COLUMN, VERSION_COLUMN } from '#core/sink.ts';
 import { qualifiedName as sourceName, type TableSchema } from '#core/table-schema.ts';
-import { clickHouseType, formatType, META_COLUMNS, parseType, qualifiedName, quoteIdent, sameType, type ClickHouseType } from './dialect.ts';
+import { clickHouseType, formatType, META_COLUMNS, parseType, qualifiedName, quoteIdent, sameType, targetNullable, type ClickHouseType } from './dialect.ts';
 import type { ServerFeatures } from './features.ts';
 import { canWrite, type TargetColumn } from './values.ts';
 
@@ -43,6 +43,18 @@ export function checkSourceTable(table: TableSchema): void {
   if (missing.length > 0) throw incompatible(`table ${name}: primary-key column(s) ${missing.join(', ')} are not among its columns`);
   const clash = META_COLUMNS.find((meta) => names.has(meta.name));
   if (clash) throw incompatible(`table ${name} has a column named ${clash.name}, which the ClickHouse sink reserves for itself; exclude the column`);
+  for (const column of table.columns) {
+    if (column.type.kind !== 'array') continue;
+    if (table.primaryKey.includes(column.name)) {
+      throw incompatible(
+        `table ${name}: key column ${column.name} is an array (${column.sourceType}); the ClickHouse sink keys rows by scalar values only: ` +
+          'exclude the table from this sink',
+      );
+    }
+    if (column.type.items.kind === 'array') {
+      throw incompatible(`table ${name}: column ${column.name} is an array of arrays, which ClickHouse cannot hold with NULL elements; exclude the column`);
+    }
+  }
 }
 
 /** The plan of a table the sink has just created from `table`. */
@@ -100,7 +112,7 @@ export function existingTablePlan(database: string, table: TableSchema, existing
       continue;
     }
     const type = parseType(current.type);
-    if (type && type.nullable === !key && canWrite(column.type, type.base)) {
+    if (type && type.nullable === targetNullable(type.base, key) && canWrite(column.type, type.base)) {
       columns.push({ column, type });
       continue;
     }

@@ -18,13 +18,14 @@ import {
   pendingMutationsQuery,
   qualifiedName,
   settingsQuery,
+  storedValuesQuery,
   tablesQuery,
   truncateSql,
 } from './dialect.ts';
 import { classifyClickHouseError } from './errors.ts';
 import { checkSourceTable, existingTablePlan, newTablePlan, type TablePlan } from './evolution.ts';
 import { DETECTED_SETTINGS, serverFeatures, type ServerFeatures } from './features.ts';
-import { encodeRows, type TargetRow } from './values.ts';
+import { encodeRows, keyBytes, keyLiteral, splitRowBinary, type TargetColumn, type TargetRow } from './values.ts';
 import { positionVersion } from './version.ts';
 
 // The ClickHouse sink: each source table becomes a ReplacingMergeTree ordered by its primary key and versioned by
@@ -231,7 +232,9 @@ export class ClickHouseSink implements Sink {
     const name = state.table.table;
     const action = `writing ${changes.length} rows into ClickHouse table ${qualifiedName(this.database, name)}`;
     try {
-      const body = encodeRows(state.plan.columns, changes.map(targetRow));
+      const rows = changes.map(targetRow);
+      await this.fillUnchanged(client, state, changes, rows);
+      const body = encodeRows(state.plan.columns, rows);
       const columns = [...state.plan.columns.map(({ column }) => column.name), ...META_COLUMNS.map((column) => column.name)];
       const { query, bodyPrefix } = insertStatement(this.database, name, columns);
       const settings: ClickHouseSettings = state.plan.deduplication ? { insert_deduplicate: 1, insert_deduplication_token: token } : {};
@@ -245,6 +248,55 @@ export class ClickHouseSink implements Sink {
       await drain(result.stream);
     } catch (error) {
       throw this.classify(action, error);
+    }
+  }
+
+  /**
+   * ReplacingMergeTree replaces whole rows, so an upsert with unchanged columns must carry their stored values:
+   * they are read from the table (its latest version per key, under FINAL) and copied into the insert as the
+   * RowBinary cells they were read as, never converted. A key the table does not have (or whose latest version is
+   * a delete) gets NULL there, an empty array for an array column. Changes earlier in the same apply() were
+   * inserted before this is read, so a later part of the batch sees them.
+   *
+   * Should the stored row be newer than the change (a replay), the values come from that newer row; harmless,
+   * because the change's own version is lower and it never wins under FINAL.
+   */
+  private async fillUnchanged(client: ClickHouseClient, state: TableState, changes: readonly RowChange[], rows: TargetRow[]): Promise<void> {
+    const byName = new Map(state.plan.columns.map((target) => [target.column.name, target]));
+    const keyColumns = state.table.primaryKey.map((name) => byName.get(name) as TargetColumn);
+    const keyNames = new Set(state.table.primaryKey);
+    const read = new Map<string, TargetColumn>();
+    const wanting: Array<{ row: TargetRow; columns: TargetColumn[]; key: string; literals: string[] }> = [];
+    changes.forEach((change, i) => {
+      if (change.op !== 'upsert' || !change.unchanged) return;
+      const columns = change.unchanged.filter((name) => !keyNames.has(name)).flatMap((name) => byName.get(name) ?? []);
+      if (columns.length === 0) return;
+      for (const target of columns) read.set(target.column.name, target);
+      const literals = keyColumns.map((target) => keyLiteral(target, change.key[target.column.name] ?? null));
+      wanting.push({ row: rows[i] as TargetRow, columns, key: keyBytes(keyColumns, change.key), literals });
+    });
+    if (wanting.length === 0) return;
+    const readColumns = [...read.values()];
+    const types = [...keyColumns, ...readColumns].map((target) => target.type);
+    const stored = new Map<string, Buffer[]>();
+    for (const part of keyChunks(wanting)) {
+      const query = storedValuesQuery(
+        this.database,
+        state.table.table,
+        keyColumns.map((target) => target.column.name),
+        readColumns.map((target) => target.column.name),
+        part.map((w) => w.literals),
+      );
+      // wait_end_of_query: an error while reading is an HTTP error, not text after the rows.
+      const result = await client.exec({ query, clickhouse_settings: { wait_end_of_query: 1 } });
+      for (const cells of splitRowBinary(await collect(result.stream), types)) {
+        stored.set(Buffer.concat(cells.slice(0, keyColumns.length)).toString('hex'), cells.slice(keyColumns.length));
+      }
+    }
+    for (const { row, columns, key } of wanting) {
+      const found = stored.get(key);
+      if (!found) continue; // not in the table: the row holds null for those columns already
+      row.cells = new Map(columns.map((target) => [target.column.name, found[readColumns.indexOf(target)] as Buffer]));
     }
   }
 
@@ -318,6 +370,32 @@ function targetRow(change: RowChange): TargetRow {
 /** Tributary's `_current` views are the only views it drops or replaces. */
 function isCurrentView(row: TableRow): boolean {
   return row.engine === 'View' && row.create_table_query.includes(DELETED_COLUMN) && /\bFINAL\b/.test(row.create_table_query);
+}
+
+/**
+ * Keys in groups whose IN list stays far below max_query_size (256 KiB on every server version, counted over the
+ * whole SELECT): at most 1,000 keys and 128 KiB of literals each.
+ */
+function* keyChunks<T extends { literals: string[] }>(wanting: readonly T[]): Generator<T[]> {
+  let part: T[] = [];
+  let size = 0;
+  for (const item of wanting) {
+    const length = item.literals.reduce((sum, literal) => sum + literal.length + 2, 2);
+    if (part.length > 0 && (part.length >= 1000 || size + length > 128 * 1024)) {
+      yield part;
+      part = [];
+      size = 0;
+    }
+    part.push(item);
+    size += length;
+  }
+  if (part.length > 0) yield part;
+}
+
+async function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks);
 }
 
 async function drain(stream: NodeJS.ReadableStream): Promise<void> {

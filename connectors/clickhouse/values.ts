@@ -3,7 +3,8 @@ import type { Row } from '#core/change-event.ts';
 import { fromUnscaled, toUnscaled } from '#core/decimal.ts';
 import { TributaryError } from '#core/errors.ts';
 import type { ColumnSchema } from '#core/table-schema.ts';
-import type { BaseType, ClickHouseType } from './dialect.ts';
+import { isoDate, isoDateTime } from '#core/calendar.ts';
+import { quoteString, type BaseType, type ClickHouseType } from './dialect.ts';
 
 // Rows travel to ClickHouse as RowBinary, not JSONEachRow: ClickHouse 18.16 parses floats from text inexactly
 // (about one random double in four lands one ulp off) and refuses quoted decimals, and JSON cannot carry raw
@@ -13,6 +14,7 @@ import type { BaseType, ClickHouseType } from './dialect.ts';
 //   Decimal(P, S)  the unscaled integer at S, two's complement little-endian in 4/8/16/32 bytes by P
 //   String  LEB128 byte length, then the bytes (text as UTF-8, bytes as they are)
 //   UUID  two little-endian 64-bit halves: bytes 0–7 of the UUID reversed, then bytes 8–15 reversed
+//   Array(T)  LEB128 element count, then each element as T (Nullable(T): its flag byte, then the value)
 
 /** A source column and the type of its target column (which may be wider than the one the sink would create). */
 export interface TargetColumn {
@@ -26,6 +28,11 @@ export interface TargetRow {
   version: bigint;
   deleted: boolean;
   position: string;
+  /**
+   * Cells already in RowBinary for the target column's type, by column name, written as they are instead of the
+   * value: the stored values of an update's unchanged columns, read back from the table (splitRowBinary).
+   */
+  cells?: ReadonlyMap<string, Buffer>;
 }
 
 /** Date32 and DateTime64 cover 1900-01-01 to 2299-12-31; ClickHouse silently clamps values outside. */
@@ -70,7 +77,13 @@ export function canWrite(type: ColumnType, target: BaseType): boolean {
     case 'enum':
     case 'set':
     case 'bytes':
+    case 'numeric':
+    case 'timetz':
+    case 'interval':
       return name === 'String';
+    case 'array':
+      // Null elements need Nullable items; a type.items array never gets here (checkSourceTable).
+      return target.name === 'Array' && target.items.nullable && canWrite(type.items, target.items.base);
   }
 }
 
@@ -78,7 +91,11 @@ export function canWrite(type: ColumnType, target: BaseType): boolean {
 export function encodeRows(columns: readonly TargetColumn[], rows: readonly TargetRow[]): Buffer {
   const out = new ByteWriter(rows.length * (columns.length * 8 + 32));
   for (const row of rows) {
-    for (const { column, type } of columns) writeColumn(out, column, type, row.values[column.name] ?? null);
+    for (const { column, type } of columns) {
+      const cell = row.cells?.get(column.name);
+      if (cell) out.raw(cell);
+      else writeColumn(out, column, column.type, type, row.values[column.name] ?? null);
+    }
     out.uint64(row.version);
     out.uint8(row.deleted ? 1 : 0);
     out.string(Buffer.from(row.position, 'utf8'));
@@ -86,18 +103,20 @@ export function encodeRows(columns: readonly TargetColumn[], rows: readonly Targ
   return out.result();
 }
 
-function writeColumn(out: ByteWriter, column: ColumnSchema, type: ClickHouseType, value: ColumnValue): void {
+/** One cell; `kind` is the column's type or, inside an array, its items' type. */
+function writeColumn(out: ByteWriter, column: ColumnSchema, kind: ColumnType, type: ClickHouseType, value: ColumnValue): void {
   if (value === null) {
-    if (!type.nullable) throw invalid(column, value, 'is NULL but its target column is not Nullable (a key column)');
+    // No Nullable(Array) exists: a NULL array (and the array of a delete row) is the empty array.
+    if (!type.nullable && type.base.name === 'Array') return out.uint8(0);
+    if (!type.nullable) throw invalid(column, value, 'is NULL but its target column is not Nullable (a key column or an array element)');
     out.uint8(1);
     return;
   }
   if (type.nullable) out.uint8(0);
-  writeValue(out, column, type.base, value);
+  writeValue(out, column, kind, type.base, value);
 }
 
-function writeValue(out: ByteWriter, column: ColumnSchema, base: BaseType, value: Exclude<ColumnValue, null>): void {
-  const type = column.type;
+function writeValue(out: ByteWriter, column: ColumnSchema, type: ColumnType, base: BaseType, value: Exclude<ColumnValue, null>): void {
   switch (type.kind) {
     case 'boolean':
       if (typeof value !== 'boolean') throw invalid(column, value, 'expected a boolean');
@@ -113,6 +132,18 @@ function writeValue(out: ByteWriter, column: ColumnSchema, base: BaseType, value
       return base.name === 'Float32' ? out.float32(value) : out.float64(value);
     case 'decimal':
       return writeDecimal(out, column, base, value, type.precision, type.scale);
+    case 'numeric':
+    case 'timetz':
+    case 'interval':
+      if (typeof value !== 'string') throw invalid(column, value, 'expected a string');
+      return out.string(Buffer.from(value, 'utf8'));
+    case 'array': {
+      if (!Array.isArray(value)) throw invalid(column, value, 'expected an array');
+      if (base.name !== 'Array') throw invalid(column, '[…]', `cannot be written into ${base.name}`);
+      out.leb128(value.length);
+      for (const element of value) writeColumn(out, column, type.items, base.items, element);
+      return;
+    }
     case 'uuid':
       if (typeof value !== 'string') throw invalid(column, value, 'expected a UUID string');
       return base.name === 'UUID' ? out.raw(uuidBytes(column, value)) : out.string(Buffer.from(value, 'utf8'));
@@ -142,6 +173,157 @@ function writeValue(out: ByteWriter, column: ColumnSchema, base: BaseType, value
       if (!Buffer.isBuffer(value)) throw invalid(column, value, 'expected a Buffer');
       return out.string(value);
   }
+}
+
+// --- keys and stored cells: reading the values an update leaves unchanged ----------------------------------
+
+/**
+ * The RowBinary of a key's values in key order. Equal keys have equal bytes, which is how rows read back from the
+ * table (splitRowBinary) are matched with the changes that asked for them.
+ */
+export function keyBytes(keyColumns: readonly TargetColumn[], key: Row): string {
+  const out = new ByteWriter(16 * keyColumns.length);
+  for (const { column, type } of keyColumns) writeColumn(out, column, column.type, type, key[column.name] ?? null);
+  return out.result().toString('hex');
+}
+
+/**
+ * A key value as a SQL constant of its target column's type, for storedValuesQuery. Built from the value's
+ * RowBinary, so the constant is exactly the stored value: integers from their digits, floats from their bits,
+ * strings from their bytes in hex, decimals from their unscaled digits. Nothing of the value reaches the SQL
+ * text except digits and hex.
+ */
+export function keyLiteral({ column, type }: TargetColumn, value: ColumnValue): string {
+  const out = new ByteWriter(16);
+  writeColumn(out, column, column.type, { base: type.base, nullable: false }, value);
+  const bytes = out.result();
+  const base = type.base;
+  switch (base.name) {
+    case 'UInt8':
+      return `toUInt8('${bytes.readUInt8(0)}')`;
+    case 'Int16':
+      return `toInt16('${bytes.readInt16LE(0)}')`;
+    case 'Int32':
+      return `toInt32('${bytes.readInt32LE(0)}')`;
+    case 'Int64':
+      return `toInt64('${bytes.readBigInt64LE(0)}')`;
+    case 'UInt64':
+      return `toUInt64('${bytes.readBigUInt64LE(0)}')`;
+    case 'Float32':
+    case 'Float64':
+      return `reinterpretAs${base.name}(unhex('${bytes.toString('hex')}'))`;
+    case 'String': {
+      const { length, at } = readLeb128(bytes, 0);
+      return `unhex('${bytes.subarray(at, at + length).toString('hex')}')`;
+    }
+    case 'UUID': {
+      const hex = Buffer.concat([Buffer.from(bytes.subarray(0, 8)).reverse(), Buffer.from(bytes.subarray(8, 16)).reverse()]).toString('hex');
+      return `toUUID('${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}')`;
+    }
+    case 'Date32':
+      return `toDate32('${isoDate(bytes.readInt32LE(0))}')`;
+    case 'DateTime64': {
+      const ticks = bytes.readBigInt64LE(0);
+      const unit = 10n ** BigInt(base.precision);
+      // Whole seconds by floor division (an instant before 1970 has a positive fraction of the second before it).
+      const truncated = ticks / unit;
+      const seconds = ticks < 0n && ticks % unit !== 0n ? truncated - 1n : truncated;
+      const fraction = ticks - seconds * unit;
+      const text = `${isoDateTime(seconds * 1_000_000n, ' ').slice(0, 19)}.${fraction.toString().padStart(base.precision, '0')}`;
+      return `toDateTime64('${text}', ${base.precision}, ${quoteString(base.timezone ?? 'UTC')})`;
+    }
+    case 'Decimal': {
+      const width = decimalBytes(base.precision);
+      const unscaled = BigInt.asIntN(width * 8, readUnsigned(bytes, width));
+      return `toDecimal${width * 8}('${fromUnscaled(unscaled, base.scale)}', ${base.scale})`;
+    }
+    case 'Array':
+      throw invalid(column, '[…]', 'is an array, which cannot be a key column');
+  }
+}
+
+/**
+ * A RowBinary answer cut into its rows and each row into its cells, for columns of `types` in order. Each cell
+ * keeps its Nullable flag byte, so that it can be written back into an insert of the same column types as it is.
+ */
+export function splitRowBinary(data: Buffer, types: readonly ClickHouseType[]): Buffer[][] {
+  const rows: Buffer[][] = [];
+  let at = 0;
+  while (at < data.length) {
+    const row: Buffer[] = [];
+    for (const type of types) {
+      const end = skipCell(data, at, type);
+      row.push(data.subarray(at, end));
+      at = end;
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
+const FIXED_BYTES: Partial<Record<BaseType['name'], number>> = {
+  UInt8: 1,
+  Int16: 2,
+  Int32: 4,
+  Date32: 4,
+  Float32: 4,
+  Int64: 8,
+  UInt64: 8,
+  Float64: 8,
+  DateTime64: 8,
+  UUID: 16,
+};
+
+function skipCell(data: Buffer, start: number, type: ClickHouseType): number {
+  let at = start;
+  if (type.nullable) {
+    need(data, at, 1);
+    if (data[at++] === 1) return at;
+  }
+  const base = type.base;
+  switch (base.name) {
+    case 'String': {
+      const { length, at: from } = readLeb128(data, at);
+      return need(data, from, length);
+    }
+    case 'Array': {
+      const { length, at: from } = readLeb128(data, at);
+      at = from;
+      for (let i = 0; i < length; i++) at = skipCell(data, at, base.items);
+      return at;
+    }
+    case 'Decimal':
+      return need(data, at, decimalBytes(base.precision));
+    default:
+      return need(data, at, FIXED_BYTES[base.name] as number);
+  }
+}
+
+/** The end of `bytes` bytes from `at`, or an error when the answer ends before it (a cut connection). */
+function need(data: Buffer, at: number, bytes: number): number {
+  if (at + bytes > data.length) {
+    throw new TributaryError('TARGET_UNAVAILABLE', 'the RowBinary answer of ClickHouse ends inside a row', { retriable: true });
+  }
+  return at + bytes;
+}
+
+function readLeb128(data: Buffer, start: number): { length: number; at: number } {
+  let length = 0;
+  let shift = 1;
+  let at = start;
+  for (;;) {
+    need(data, at, 1);
+    const byte = data[at++] as number;
+    length += (byte & 0x7f) * shift;
+    if (byte < 0x80) return { length, at };
+    shift *= 0x80;
+  }
+}
+
+function readUnsigned(bytes: Buffer, width: number): bigint {
+  let value = 0n;
+  for (let i = width - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[i] as number);
+  return value;
 }
 
 function integer(column: ColumnSchema, value: Exclude<ColumnValue, null>): bigint {
@@ -202,7 +384,13 @@ function withColumn<T>(column: ColumnSchema, work: () => T): T {
 }
 
 function invalid(column: ColumnSchema, value: unknown, why: string): TributaryError {
-  const shown = Buffer.isBuffer(value) ? `0x${value.toString('hex')}` : typeof value === 'string' ? JSON.stringify(value) : String(value);
+  const shown = Buffer.isBuffer(value)
+    ? `0x${value.toString('hex')}`
+    : typeof value === 'string'
+      ? JSON.stringify(value)
+      : Array.isArray(value)
+        ? `an array of ${value.length}`
+        : String(value);
   return new TributaryError('VALUE_INVALID', `column "${column.name}" (${column.sourceType}): value ${shown.slice(0, 80)} ${why}`);
 }
 
@@ -278,13 +466,17 @@ class ByteWriter {
     bytes.copy(this.buffer, at);
   }
 
-  string(bytes: Buffer): void {
-    let n = bytes.length;
+  leb128(value: number): void {
+    let n = value;
     while (n >= 0x80) {
       this.uint8((n & 0x7f) | 0x80);
       n = Math.floor(n / 0x80);
     }
     this.uint8(n);
+  }
+
+  string(bytes: Buffer): void {
+    this.leb128(bytes.length);
     this.raw(bytes);
   }
 }

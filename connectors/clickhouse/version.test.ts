@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { comparePositions } from '#core/change-event.ts';
 import { TributaryError } from '#core/errors.ts';
 import { eventPosition } from '#mysql/position.ts';
+import { lsnPosition } from '#postgres/lsn.ts';
 import { MYSQL_VERSION_LIMITS, positionVersion } from './version.ts';
 
 const position = (file: number | bigint, offset: number | bigint, row: number | bigint) =>
@@ -75,5 +76,20 @@ describe('positionVersion (MySQL positions)', () => {
       expect(() => positionVersion(bad)).toThrow(/has no known shape/);
       expect(codeOf(() => positionVersion(bad))).toBe('SINK_SCHEMA_INCOMPATIBLE');
     }
+  });
+});
+
+describe('positionVersion (PostgreSQL positions)', () => {
+  it('is the record LSN of the change, and 0 for snapshot rows', () => {
+    expect(positionVersion(lsnPosition(0x16b374d848n, 3, 0x16b374d000n))).toBe(0x16b374d000n);
+    expect(positionVersion(lsnPosition(0x16b374d848n, 0))).toBe(0n);
+    expect(positionVersion(lsnPosition(0xffff_ffff_ffff_fff8n, 1, 0xffff_ffff_ffff_fff0n))).toBe(0xffff_ffff_ffff_fff0n);
+  });
+
+  it('puts a change committed after the snapshot point above the snapshot row, even when its record is older', () => {
+    const snapshotRow = lsnPosition(0x5000n, 0);
+    const lateCommit = lsnPosition(0x6000n, 1, 0x4000n); // written before the slot's consistent point, committed after
+    expect(comparePositions(snapshotRow, lateCommit)).toBe(-1);
+    expect(positionVersion(snapshotRow) < positionVersion(lateCommit)).toBe(true);
   });
 });

@@ -22,6 +22,14 @@ export const MYSQL_VERSION_LIMITS = {
   offsetPlusRow: (1n << OFFSET_BITS) - 1n,
 } as const;
 
+// PostgreSQL (connectors/postgres/lsn.ts): `cccccccccccccccc:oooooooooo:rrrrrrrrrrrrrrrr` = commit LSN, order in the
+// transaction, LSN of the change's own WAL record, hex/decimal/hex. The version is the record LSN: for one primary
+// key it grows in commit order (the transaction that changed a row holds its lock until it commits, so the next
+// change of that row is written after that commit), and it fits 64 bits with no limit. Snapshot rows carry record
+// LSN 0: a snapshot row is older than every streamed change of its key, including one written before the slot's
+// consistent point but committed after it, which the snapshot did not see.
+const POSTGRES_POSITION = /^[0-9A-F]{16}:\d{10}:([0-9A-F]{16})$/;
+
 /**
  * The `__tributary_version` of a change at `position`: a UInt64 whose numeric order is the positions' string
  * order (comparePositions). A position that does not fit is refused with a fatal error naming the limit, never
@@ -30,10 +38,12 @@ export const MYSQL_VERSION_LIMITS = {
 export function positionVersion(position: string): bigint {
   const mysql = MYSQL_POSITION.exec(position);
   if (mysql) return mySqlVersion(position, BigInt(mysql[1] as string), BigInt(mysql[2] as string) + BigInt(mysql[3] as string));
+  const postgres = POSTGRES_POSITION.exec(position);
+  if (postgres) return BigInt(`0x${postgres[1] as string}`);
   throw new TributaryError(
     'SINK_SCHEMA_INCOMPATIBLE',
     `position "${position}" has no known shape; the ClickHouse sink derives row versions from MySQL/MariaDB positions ` +
-      '(file:offset:row, 10:20:6 digits) only',
+      '(file:offset:row, 10:20:6 digits) and PostgreSQL positions (commit LSN:order:record LSN, 16:10:16 digits)',
   );
 }
 

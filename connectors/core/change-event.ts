@@ -62,7 +62,11 @@ interface EventBase {
 export type ChangeEvent =
   | (EventBase & { op: 'c'; before: null; after: Row })
   | (EventBase & { op: 'r'; before: null; after: Row })
-  | (EventBase & { op: 'u'; before: Row | null; after: Row })
+  /**
+   * `unchanged` names the columns whose new value the source did not send (PostgreSQL's unchanged TOASTed values
+   * when the old image does not carry them either): `after` holds null for them, and a sink leaves them as they are.
+   */
+  | (EventBase & { op: 'u'; before: Row | null; after: Row; unchanged?: string[] })
   | (EventBase & { op: 'd'; before: Row; after: null })
   | (EventBase & { op: 't'; before: null; after: null });
 

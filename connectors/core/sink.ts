@@ -7,8 +7,13 @@ import type { TableSchema } from './table-schema.ts';
  * position of the change that last wrote it so that an older change never overwrites a newer one.
  */
 export type SinkChange =
-  /** Ops `c`, `r`, `u`: the after image replaces the row with the same key. `row` holds every column. */
-  | { op: 'upsert'; key: Row; row: Row; position: string }
+  /**
+   * Ops `c`, `r`, `u`: the after image replaces the row with the same key. `row` holds every column.
+   * `unchanged` (only from an update, never empty when present) names non-key columns whose new value the source
+   * did not send (PostgreSQL's unchanged TOASTed values): `row` holds null for them, and the sink leaves the
+   * stored value as it is. A row that does not exist yet is written with NULL in them (the value is unknown).
+   */
+  | { op: 'upsert'; key: Row; row: Row; position: string; unchanged?: string[] }
   /** Op `d` or a tombstone: the row with this key goes, unless it was written at a later position. */
   | { op: 'delete'; key: Row; position: string }
   /** Op `t`: every row written before `position` goes. */

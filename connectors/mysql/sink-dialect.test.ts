@@ -104,6 +104,11 @@ describe('columnSqlType', () => {
     [{ kind: 'timestamp' }, 'DATETIME(6)'],
     [{ kind: 'timestamptz' }, 'DATETIME(6)'],
     [{ kind: 'year' }, 'YEAR'],
+    [{ kind: 'numeric' }, 'LONGTEXT'],
+    [{ kind: 'timetz' }, 'VARCHAR(32)'],
+    [{ kind: 'interval' }, 'VARCHAR(64)'],
+    [{ kind: 'array', items: { kind: 'int64' } }, 'JSON'],
+    [{ kind: 'array', items: { kind: 'numeric' } }, 'JSON'],
   ];
 
   it.each(cases)('maps %j to %s', (type, sql) => {
@@ -119,6 +124,12 @@ describe('columnSqlType', () => {
     expect(incompatible(() => columnSqlType(col('k', { kind: 'bytes' }, 'blob'), true))).toMatch(/VARBINARY of at most 3072 bytes/);
     expect(incompatible(() => columnSqlType(col('k', { kind: 'json' }), true))).toMatch(/JSON, which MySQL cannot index/);
     expect(columnSqlType(col('k', { kind: 'bytes', length: 3072 }), true)).toBe('VARBINARY(3072)');
+    expect(columnSqlType(col('k', { kind: 'numeric' }), true)).toBe('VARCHAR(255)');
+    expect(columnSqlType(col('k', { kind: 'timetz' }), true)).toBe('VARCHAR(32)');
+    expect(columnSqlType(col('k', { kind: 'interval' }), true)).toBe('VARCHAR(64)');
+    expect(incompatible(() => columnSqlType(col('k', { kind: 'array', items: { kind: 'int32' } }, 'int4[]'), true))).toMatch(
+      /key column "k" \(int4\[\]\) would be JSON, which MySQL cannot index/,
+    );
   });
 });
 
@@ -294,6 +305,50 @@ describe('upsertStatements', () => {
     const changes = [big, big, big, 'small', big.repeat(10), 'small'].map((note, i) => upsert({ id: BigInt(i), total: null, note }, 'p'));
     const statements = upsertStatements('sink', orders, changes, { maxParams: 65_000, maxBytes: 7000, maxDeleteKeys: 10 });
     expect(statements.map((s) => s.params.length / 4)).toEqual([2, 2, 1, 1]);
+  });
+
+  it('leaves unchanged columns out of the INSERT and the UPDATE, one statement per set of them, the guard kept', () => {
+    const docs = table(
+      'docs',
+      [col('id', { kind: 'int64' }), col('title', { kind: 'string', length: 10 }), col('body', { kind: 'string' }), col('tags', { kind: 'array', items: { kind: 'string' } })],
+      ['id'],
+    );
+    const change = (id: bigint, title: string, position: string, unchanged?: string[]): Extract<SinkChange, { op: 'upsert' }> => ({
+      op: 'upsert',
+      key: { id },
+      row: { id, title, body: null, tags: null },
+      position,
+      ...(unchanged ? { unchanged } : {}),
+    });
+    const guarded = (c: string) => `\`${c}\` = IF(VALUES(\`__tributary_position\`) > \`__tributary_position\`, VALUES(\`${c}\`), \`${c}\`)`;
+    const last = '`__tributary_position` = GREATEST(`__tributary_position`, VALUES(`__tributary_position`))';
+    const statements = upsertStatements('sink', docs, [
+      change(1n, 'a', 'p1', ['body']),
+      change(2n, 'b', 'p2'),
+      change(3n, 'c', 'p3', ['tags', 'body']),
+      change(4n, 'd', 'p4', ['body']),
+      change(5n, 'e', 'p5', ['body', 'tags']),
+      // A key column or a name the table lacks is never left out.
+      change(6n, 'f', 'p6', ['id', 'nope']),
+    ]);
+    expect(statements).toEqual([
+      {
+        sql:
+          'INSERT INTO `sink`.`docs` (`id`, `title`, `tags`, `__tributary_position`) VALUES (?, ?, ?, ?), (?, ?, ?, ?) ' +
+          `ON DUPLICATE KEY UPDATE ${guarded('title')}, ${guarded('tags')}, ${last}`,
+        params: ['1', 'a', null, 'p1', '4', 'd', null, 'p4'],
+      },
+      {
+        sql:
+          'INSERT INTO `sink`.`docs` (`id`, `title`, `body`, `tags`, `__tributary_position`) VALUES (?, ?, ?, ?, ?), (?, ?, ?, ?, ?) ' +
+          `ON DUPLICATE KEY UPDATE ${guarded('title')}, ${guarded('body')}, ${guarded('tags')}, ${last}`,
+        params: ['2', 'b', null, null, 'p2', '6', 'f', null, null, 'p6'],
+      },
+      {
+        sql: 'INSERT INTO `sink`.`docs` (`id`, `title`, `__tributary_position`) VALUES (?, ?, ?), (?, ?, ?) ' + `ON DUPLICATE KEY UPDATE ${guarded('title')}, ${last}`,
+        params: ['3', 'c', 'p3', '5', 'e', 'p5'],
+      },
+    ]);
   });
 
   it('builds nothing for no changes', () => {

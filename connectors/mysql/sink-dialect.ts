@@ -176,8 +176,27 @@ function choose(column: ColumnSchema, key: boolean): TypeChoice {
       return fixed('DATETIME(6)', 8);
     case 'year':
       return fixed('YEAR', 1);
+    case 'numeric':
+      // Text, not DECIMAL: an unconstrained PostgreSQL numeric has up to 131,072 integer and 16,383 fraction
+      // digits and NaN / ±Infinity, none of which DECIMAL(65,30) holds without rounding or refusing. A key keeps
+      // VARCHAR(255) (longer key values are refused by the server in strict mode).
+      return key ? text(column, NUMERIC_KEY_CHARS, key) : unbounded('LONGTEXT');
+    case 'timetz':
+      // 'HH:MM:SS.ffffffZ' (16 characters; 24:00:00 included, which TIME(6) would take but without the zone).
+      return text(column, TIMETZ_CHARS, key);
+    case 'interval':
+      // ISO 8601 duration text; PostgreSQL's longest, every field negative and at its limit, is under 64.
+      return text(column, INTERVAL_CHARS, key);
+    case 'array':
+      // A JSON array (connectors/core/array-json.ts has each element's form).
+      if (key) throw unindexable(column, 'JSON');
+      return unbounded('JSON');
   }
 }
+
+const NUMERIC_KEY_CHARS = 255;
+const TIMETZ_CHARS = 32;
+const INTERVAL_CHARS = 64;
 
 function unindexable(column: ColumnSchema, sql: string): TributaryError {
   return new TributaryError(
@@ -356,6 +375,8 @@ function* groups<T>(rows: readonly T[], params: (row: T) => unknown[], width: nu
   if (group.length > 0) yield group;
 }
 
+type Upsert = Extract<SinkChange, { op: 'upsert' }>;
+
 /**
  * Multi-row INSERT … ON DUPLICATE KEY UPDATE guarded by position: an existing row takes the change's values only
  * when the change's position is greater than the row's, so a replayed or older change never moves it back.
@@ -364,17 +385,39 @@ function* groups<T>(rows: readonly T[], params: (row: T) => unknown[], width: nu
  * row alias, `INSERT … AS new … UPDATE c = new.c`, which MariaDB (10.11 included) does not parse; VALUES() works
  * on both. The position is assigned LAST: assignments run left to right and each later IF() must compare with
  * the row's old position.
+ *
+ * Changes with `unchanged` columns go into statements of their own, one set of statements per distinct set of
+ * such columns, which leave those columns out of both the INSERT column list and the UPDATE: an existing row
+ * keeps its values there, and a row inserted new gets the column default, NULL (the value is unknown).
  */
 export function upsertStatements(
   database: string,
   table: TableSchema,
-  changes: ReadonlyArray<Extract<SinkChange, { op: 'upsert' }>>,
+  changes: ReadonlyArray<Upsert>,
   limits: StatementLimits = DEFAULT_LIMITS,
 ): Statement[] {
+  const keys = new Set(table.primaryKey);
+  const names = new Set(table.columns.map((c) => c.name));
+  const bySet = new Map<string, { leave: Set<string>; changes: Upsert[] }>();
+  for (const change of changes) {
+    // Key columns and names the table does not have are never left out.
+    const leave = (change.unchanged ?? []).filter((c) => names.has(c) && !keys.has(c));
+    const id = [...new Set(leave)].sort().join('\u0000');
+    let group = bySet.get(id);
+    if (!group) bySet.set(id, (group = { leave: new Set(leave), changes: [] }));
+    group.changes.push(change);
+  }
+  return [...bySet.values()].flatMap((group) =>
+    upsertGroup(database, table, table.columns.filter((c) => !group.leave.has(c.name)), group.changes, limits),
+  );
+}
+
+/** The statements of upsertStatements for changes that write the same `columns`. */
+function upsertGroup(database: string, table: TableSchema, columns: readonly ColumnSchema[], changes: readonly Upsert[], limits: StatementLimits): Statement[] {
   if (changes.length === 0) return [];
   const keys = new Set(table.primaryKey);
-  const names = table.columns.map((c) => quoteColumn(c.name));
-  const updates = table.columns
+  const names = columns.map((c) => quoteColumn(c.name));
+  const updates = columns
     .filter((c) => !keys.has(c.name))
     .map((c) => {
       const name = quoteColumn(c.name);
@@ -384,10 +427,7 @@ export function upsertStatements(
   const head = `INSERT INTO ${quoteTable(database, table)} (${[...names, POSITION].join(', ')}) VALUES `;
   const tail = ` ON DUPLICATE KEY UPDATE ${updates.join(', ')}`;
   const tuple = `(${Array.from({ length: names.length + 1 }, () => '?').join(', ')})`;
-  const params = (change: (typeof changes)[number]) => [
-    ...table.columns.map((c) => toMySqlParam(c.type, change.row[c.name], c.name)),
-    change.position,
-  ];
+  const params = (change: Upsert) => [...columns.map((c) => toMySqlParam(c.type, change.row[c.name], c.name)), change.position];
   return [...groups(changes, params, names.length + 1, Infinity, limits)].map((rows) => ({
     sql: head + rows.map(() => tuple).join(', ') + tail,
     params: rows.flat(),
@@ -453,7 +493,7 @@ export function truncateStatement(database: string, table: TableSchema, position
  * one change per key, so upserts and deletes of different keys commute; a truncate comes alone.
  */
 export function changeStatements(database: string, changes: TableChanges, limits: StatementLimits = DEFAULT_LIMITS): Statement[] {
-  const upserts: Array<Extract<SinkChange, { op: 'upsert' }>> = [];
+  const upserts: Upsert[] = [];
   const deletes: Array<Extract<SinkChange, { op: 'delete' }>> = [];
   const statements: Statement[] = [];
   const flush = () => {

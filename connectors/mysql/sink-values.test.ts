@@ -22,6 +22,11 @@ const t = {
   timestamp: { kind: 'timestamp' },
   timestamptz: { kind: 'timestamptz' },
   year: { kind: 'year' },
+  numeric: { kind: 'numeric' },
+  timetz: { kind: 'timetz' },
+  interval: { kind: 'interval' },
+  ints: { kind: 'array', items: { kind: 'int64' } },
+  decimals: { kind: 'array', items: { kind: 'numeric' } },
 } satisfies Record<string, ColumnType>;
 
 const param = (type: ColumnType, value: ColumnValue) => toMySqlParam(type, value, 'c');
@@ -56,6 +61,20 @@ describe('toMySqlParam', () => {
     expect(param(t.float64, 1.7976931348623157e308)).toBe(1.7976931348623157e308);
     expect(param(t.year, 0)).toBe(0); // a number: MySQL reads the string '0' as 2000
     expect(param(t.year, 2155)).toBe(2155);
+  });
+
+  it('passes numeric, timetz and interval text as it is, and arrays as their JSON text', () => {
+    const forty = '-1234567890123456789012345678901234567890.0000000001';
+    expect(param(t.numeric, forty)).toBe(forty);
+    expect(param(t.numeric, 'NaN')).toBe('NaN');
+    expect(param(t.numeric, '-Infinity')).toBe('-Infinity');
+    expect(param(t.timetz, '24:00:00.000000Z')).toBe('24:00:00.000000Z');
+    expect(param(t.interval, 'P-1Y-2M3DT-4H5M6.000007S')).toBe('P-1Y-2M3DT-4H5M6.000007S');
+    expect(param(t.ints, [9223372036854775807n, null, -1n])).toBe('[9223372036854775807,null,-1]');
+    expect(param(t.decimals, ['0.1', null, 'NaN'])).toBe('["0.1",null,"NaN"]');
+    expect(param(t.ints, [])).toBe('[]');
+    expect(rejection(t.ints, '[1]').code).toBe('VALUE_INVALID');
+    expect(rejection(t.numeric, 1).code).toBe('VALUE_INVALID');
   });
 
   it('passes decimals, text and bytes as they are', () => {

@@ -1,6 +1,7 @@
 import type { ColumnType, ColumnValue } from '#core/column-type.ts';
 import { describeColumnType } from '#core/column-type.ts';
 import { TributaryError } from '#core/errors.ts';
+import { arrayJson } from '#core/array-json.ts';
 import { clockText, isoDate, splitMicros } from '#core/calendar.ts';
 
 // ColumnValue (connectors/core/column-type.ts) → the parameter mysql2 binds for the column sink-dialect.ts made
@@ -14,6 +15,9 @@ import { clockText, isoDate, splitMicros } from '#core/calendar.ts';
 //   int64                string of digits                            BIGINT (the dialect CASTs it where it compares)
 //   float32, float64     number (finite)                             FLOAT, DOUBLE: JS prints the shortest exact form
 //   decimal              the plain-notation string as is              DECIMAL(p,s), or VARCHAR past DECIMAL(65,30)
+//   numeric              the string as is (digits, NaN, ±Infinity)    LONGTEXT (VARCHAR(255) as a key)
+//   timetz, interval     the string as is                             VARCHAR(32), VARCHAR(64)
+//   array                its JSON text (core/array-json.ts)           JSON
 //   string, json, enum,  string                                      VARCHAR / LONGTEXT / JSON / CHAR(36)
 //   set, uuid
 //   bytes                Buffer                                      VARBINARY / LONGBLOB
@@ -46,13 +50,19 @@ export function toMySqlParam(type: ColumnType, value: ColumnValue | undefined, c
       if (!Number.isFinite(value)) throw unrepresentable(type, column, 'MySQL FLOAT and DOUBLE hold no NaN or Infinity');
       return value;
     case 'decimal':
+    case 'numeric':
     case 'string':
     case 'json':
     case 'enum':
     case 'set':
     case 'uuid':
+    case 'timetz':
+    case 'interval':
       if (typeof value !== 'string') throw invalid(type, column, 'a string', value);
       return value;
+    case 'array':
+      if (!Array.isArray(value)) throw invalid(type, column, 'an array', value);
+      return arrayJson(type.items, value, column);
     case 'bytes':
       if (!Buffer.isBuffer(value)) throw invalid(type, column, 'a Buffer', value);
       return value;
@@ -102,7 +112,7 @@ function formatTime(micros: bigint, type: ColumnType, column: string): string {
 
 /** A value not in the ColumnValue form of its kind: a bug upstream. Names the column, never the value. */
 function invalid(type: ColumnType, column: string, expected: string, value: unknown): TributaryError {
-  const got = Buffer.isBuffer(value) ? 'a Buffer' : typeof value;
+  const got = Buffer.isBuffer(value) ? 'a Buffer' : Array.isArray(value) ? 'an array' : typeof value;
   return new TributaryError('VALUE_INVALID', `column "${column}" (${describeColumnType(type)}): expected ${expected}, got ${got}`);
 }
 

@@ -33,6 +33,11 @@ describe('targetType', () => {
       [{ kind: 'timestamp' }, 'DATETIME2(6)'],
       [{ kind: 'timestamptz' }, 'DATETIMEOFFSET(6)'],
       [{ kind: 'year' }, 'SMALLINT'],
+      [{ kind: 'numeric' }, 'NVARCHAR(MAX)'],
+      [{ kind: 'timetz' }, 'NVARCHAR(32)'],
+      [{ kind: 'interval' }, 'NVARCHAR(64)'],
+      [{ kind: 'array', items: { kind: 'int64' } }, 'NVARCHAR(MAX)'],
+      [{ kind: 'array', items: { kind: 'decimal', precision: 40, scale: 10 } }, 'NVARCHAR(MAX)'],
     ];
     for (const [type, expected] of table) expect([type, target(type)]).toEqual([type, expected]);
   });
@@ -44,6 +49,10 @@ describe('targetType', () => {
     expect(target({ kind: 'bytes', length: 16 }, true)).toBe('VARBINARY(900)');
     expect(target({ kind: 'decimal', precision: 65, scale: 0 }, true)).toBe('NVARCHAR(68)');
     expect(target({ kind: 'int64' }, true)).toBe('BIGINT');
+    expect(target({ kind: 'numeric' }, true)).toBe('NVARCHAR(450)');
+    expect(target({ kind: 'timetz' }, true)).toBe('NVARCHAR(450)');
+    expect(target({ kind: 'interval' }, true)).toBe('NVARCHAR(450)');
+    expect(target({ kind: 'array', items: { kind: 'int32' } }, true)).toBe('NVARCHAR(450)');
   });
 });
 
@@ -63,7 +72,16 @@ describe('staging types', () => {
   });
 
   it('stages every other type as itself', () => {
-    for (const type of [{ kind: 'int64' }, { kind: 'uuid' }, { kind: 'bits', length: 9 }, { kind: 'decimal', precision: 40, scale: 2 }] as ColumnType[]) {
+    for (const type of [
+      { kind: 'int64' },
+      { kind: 'uuid' },
+      { kind: 'bits', length: 9 },
+      { kind: 'decimal', precision: 40, scale: 2 },
+      { kind: 'numeric' },
+      { kind: 'timetz' },
+      { kind: 'interval' },
+      { kind: 'array', items: { kind: 'date' } },
+    ] as ColumnType[]) {
       const t = targetType({ type }, false);
       expect(stageType(t)).toEqual(t);
       expect(fromStage(t, 'x')).toBe('x');

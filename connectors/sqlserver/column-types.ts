@@ -113,8 +113,25 @@ export function targetType(column: Pick<ColumnSchema, 'type'>, isKey: boolean): 
       return { name: 'datetime2', scale: TIME_SCALE };
     case 'timestamptz':
       return { name: 'datetimeoffset', scale: TIME_SCALE };
+    case 'numeric':
+      // Any precision, NaN and ±Infinity: past DECIMAL(38) and its special values, so the source's text.
+      return isKey ? { name: 'nvarchar', length: KEY_NVARCHAR } : { name: 'nvarchar', length: 'max' };
+    case 'timetz':
+      // 'HH:MM:SS.ffffffZ', always UTC; TIME(6) would hold all of it but PostgreSQL's 24:00:00, and no SQL Server
+      // type is a time of day with an offset. CAST(LEFT(col, 15) AS TIME(6)) reads it where it fits.
+      return isKey ? { name: 'nvarchar', length: KEY_NVARCHAR } : { name: 'nvarchar', length: TIMETZ_NVARCHAR };
+    case 'interval':
+      // ISO 8601 duration text; no SQL Server type holds months, days and microseconds apart.
+      return isKey ? { name: 'nvarchar', length: KEY_NVARCHAR } : { name: 'nvarchar', length: INTERVAL_NVARCHAR };
+    case 'array':
+      // The JSON array of connectors/core/array-json.ts; OPENJSON reads it.
+      return isKey ? { name: 'nvarchar', length: KEY_NVARCHAR } : { name: 'nvarchar', length: 'max' };
   }
 }
+
+/** Room for `HH:MM:SS.ffffffZ` (16) with slack, and for PostgreSQL's longest ISO 8601 interval (under 64). */
+export const TIMETZ_NVARCHAR = 32;
+export const INTERVAL_NVARCHAR = 64;
 
 function longest(values: string[]): number {
   return values.reduce((max, value) => Math.max(max, value.length), 1);

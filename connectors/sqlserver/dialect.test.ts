@@ -199,6 +199,23 @@ describe('staging', () => {
     });
   });
 
+  it('leaves unchanged columns out of the UPDATE, and inserts what #stage holds for them (NULL)', () => {
+    expect(merge(dbo('orders'), ORDERS, new Set(['note', 'at'])).sql).toBe(
+      [
+        'MERGE [dbo].[orders] WITH (HOLDLOCK) AS t',
+        'USING (SELECT [__tributary_op], [__tributary_position], [c1], [c2], CAST([c3] AS DECIMAL(10,2)) AS [c3], CAST([c4] AS DATETIMEOFFSET(6)) AS [c4] FROM #stage) AS s',
+        'ON t.[id] = s.[c1]',
+        "WHEN MATCHED AND s.[__tributary_op] = 'delete' AND t.[__tributary_position] < s.[__tributary_position] THEN DELETE",
+        "WHEN MATCHED AND s.[__tributary_op] = 'upsert' AND t.[__tributary_position] < s.[__tributary_position] THEN",
+        '  UPDATE SET t.[amount] = s.[c3], t.[__tributary_position] = s.[__tributary_position]',
+        "WHEN NOT MATCHED BY TARGET AND s.[__tributary_op] = 'upsert' THEN",
+        '  INSERT ([id], [note], [amount], [at], [__tributary_position]) VALUES (s.[c1], s.[c2], s.[c3], s.[c4], s.[__tributary_position]);',
+      ].join('\n'),
+    );
+    expect(merge(dbo('orders'), ORDERS, new Set(['note', 'amount', 'at'])).sql).toContain('  UPDATE SET t.[__tributary_position] = s.[__tributary_position]\n');
+    expect(merge(dbo('orders'), ORDERS, new Set())).toEqual(merge(dbo('orders'), ORDERS));
+  });
+
   it('matches a composite key and updates only the position when every column is a key', () => {
     const table: TableSchema = {
       namespace: 'shop',

@@ -184,8 +184,11 @@ export function createStage(table: TableSchema): Statement {
  * Applies #stage to the target. The position guard `t.position < s.position` makes it idempotent: replaying a
  * batch, or an older change arriving after a newer one, never moves a row backwards. HOLDLOCK keeps the
  * matched / not-matched decision and the write atomic against concurrent writers.
+ *
+ * `unchanged` names non-key columns the staged upserts leave as they are (their source did not send the value):
+ * the UPDATE does not assign them, and an INSERT writes what #stage holds for them, NULL.
  */
-export function merge(target: TargetTable, table: TableSchema): Statement {
+export function merge(target: TargetTable, table: TableSchema, unchanged: ReadonlySet<string> = new Set()): Statement {
   requireKey(table);
   const columns = stageColumns(table);
   const op = quoteIdent(OP_COLUMN);
@@ -196,7 +199,7 @@ export function merge(target: TargetTable, table: TableSchema): Statement {
   });
   const on = columns.filter((c) => c.isKey).map((c) => `t.${quoteIdent(c.column.name)} = s.${quoteIdent(c.stageName)}`);
   const updates = columns
-    .filter((c) => !c.isKey)
+    .filter((c) => !c.isKey && !unchanged.has(c.column.name))
     .map((c) => `t.${quoteIdent(c.column.name)} = s.${quoteIdent(c.stageName)}`)
     .concat(`t.${pos} = s.${pos}`);
   const insertColumns = columns.map((c) => quoteIdent(c.column.name)).concat(pos);

@@ -91,6 +91,24 @@ describe('planEvolution', () => {
     });
   });
 
+  it('adds columns of the PostgreSQL kinds and widens text between them by the same rules', () => {
+    const pg: TableSchema = {
+      ...TABLE,
+      columns: [...TABLE.columns, column('n', { kind: 'numeric' }), column('tz', { kind: 'timetz' }), column('span', { kind: 'interval' }), column('tags', { kind: 'array', items: { kind: 'int32' } })],
+    };
+    expect(planEvolution(pg, '[dbo].[orders]', EXISTING).add).toEqual([
+      { name: 'n', type: { name: 'nvarchar', length: 'max' } },
+      { name: 'tz', type: { name: 'nvarchar', length: 32 } },
+      { name: 'span', type: { name: 'nvarchar', length: 64 } },
+      { name: 'tags', type: { name: 'nvarchar', length: 'max' } },
+    ]);
+    // An INT cannot become text; an NVARCHAR(40) widens to the interval's NVARCHAR(64).
+    const asInterval = { ...TABLE, columns: [TABLE.columns[0]!, column('note', { kind: 'interval' }), column('qty', { kind: 'numeric' }, 'numeric')] };
+    expect(() => planEvolution(asInterval, '[dbo].[orders]', EXISTING)).toThrow(/column "qty" of \[dbo\]\.\[orders\] is INT, which cannot hold the new source type numeric/);
+    const noteOnly = { ...TABLE, columns: [TABLE.columns[0]!, column('note', { kind: 'interval' })] };
+    expect(planEvolution(noteOnly, '[dbo].[orders]', EXISTING)).toEqual({ add: [], widen: [{ name: 'note', type: { name: 'nvarchar', length: 64 } }] });
+  });
+
   it('finds columns whose case changed, as a case-insensitive server does', () => {
     const renamed = { ...TABLE, columns: [TABLE.columns[0]!, column('NOTE', { kind: 'string', length: 20 })] };
     expect(planEvolution(renamed, '[dbo].[orders]', EXISTING)).toEqual({ add: [], widen: [] });

@@ -4,7 +4,7 @@ import mssql from 'mssql';
 import { describe, expect, it } from 'vitest';
 import type { SinkChange } from '#core/sink.ts';
 import type { ColumnSchema, TableSchema } from '#core/table-schema.ts';
-import { SqlServerSink, stageRows } from './sink.ts';
+import { SqlServerSink, stageRows, unchangedGroups } from './sink.ts';
 
 // No SQL Server runs here: these check what the sink hands to the driver, down to tedious's own bulk-load
 // encoder, and how it fails without a server. test/sink/sqlserver-sink.int.test.ts runs it against one.
@@ -126,6 +126,35 @@ describe('stageRows', () => {
     expect(payload.includes(bigint)).toBe(true);
     expect(payload.includes(Buffer.from('9999-12-31T23:59:59.999999', 'utf16le'))).toBe(true);
     expect(payload.includes(Buffer.from('-9999999999999999999999999999.9999999999', 'utf16le'))).toBe(true);
+  });
+});
+
+describe('unchangedGroups', () => {
+  it('groups changes by the set of non-key columns they leave unchanged, in order of first appearance', () => {
+    const up = (id: bigint, unchanged?: string[]): Exclude<SinkChange, { op: 'truncate' }> => ({
+      op: 'upsert',
+      key: { 'id]': id },
+      row: { 'id]': id },
+      position: '1',
+      ...(unchanged ? { unchanged } : {}),
+    });
+    const changes = [up(1n, ['doc', 'name']), up(2n), { op: 'delete' as const, key: { 'id]': 3n }, position: '2' }, up(4n, ['name', 'doc']), up(5n, ['id]', 'missing'])];
+    const groups = unchangedGroups(TABLE, changes);
+    expect(groups.map((g) => [[...g.unchanged], g.changes.map((c) => c.key['id]'])])).toEqual([
+      [['doc', 'name'], [1n, 4n]],
+      [[], [2n, 3n, 5n]],
+    ]);
+  });
+
+  it('stages the JSON text of an array and the text of numeric, timetz and interval', () => {
+    const table: TableSchema = {
+      namespace: 'public',
+      table: 'pg',
+      columns: [column('id', { kind: 'int32' }), column('n', { kind: 'numeric' }), column('a', { kind: 'array', items: { kind: 'int64' } }), column('tz', { kind: 'timetz' })],
+      primaryKey: ['id'],
+    };
+    const stage = stageRows(table, [{ op: 'upsert', key: { id: 1 }, row: { id: 1, n: 'NaN', a: [1n, null], tz: '10:00:00Z' }, position: '1' }]);
+    expect(stage.rows[0]).toEqual(['upsert', '1', 1, 'NaN', '[1,null]', '10:00:00Z']);
   });
 });
 

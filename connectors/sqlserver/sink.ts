@@ -182,17 +182,38 @@ export class SqlServerSink implements Sink {
   }
 }
 
+/**
+ * Stages and merges `changes`, one stage and MERGE per set of unchanged columns (upserts whose source did not send
+ * some values leave those columns out of the UPDATE). The runner keeps one change per key, so the groups touch
+ * different rows and their order does not matter.
+ */
 async function mergeChanges(
   transaction: mssql.Transaction,
   target: TargetTable,
   table: TableSchema,
   changes: RowChange[],
 ): Promise<void> {
-  if (changes.length === 0) return;
-  await run(new mssql.Request(transaction), createStage(table));
-  await new mssql.Request(transaction).bulk(stageRows(table, changes));
-  await run(new mssql.Request(transaction), merge(target, table));
-  await run(new mssql.Request(transaction), dropStage());
+  for (const group of unchangedGroups(table, changes)) {
+    await run(new mssql.Request(transaction), createStage(table));
+    await new mssql.Request(transaction).bulk(stageRows(table, group.changes));
+    await run(new mssql.Request(transaction), merge(target, table, group.unchanged));
+    await run(new mssql.Request(transaction), dropStage());
+  }
+}
+
+/** Changes grouped by the set of non-key columns of the table they leave unchanged, in order of first appearance. */
+export function unchangedGroups(table: TableSchema, changes: readonly RowChange[]): Array<{ unchanged: Set<string>; changes: RowChange[] }> {
+  const keys = new Set(table.primaryKey);
+  const names = new Set(table.columns.map((c) => c.name));
+  const groups = new Map<string, { unchanged: Set<string>; changes: RowChange[] }>();
+  for (const change of changes) {
+    const unchanged = change.op === 'upsert' ? (change.unchanged ?? []).filter((c) => names.has(c) && !keys.has(c)) : [];
+    const id = [...new Set(unchanged)].sort().join('\u0000');
+    let group = groups.get(id);
+    if (!group) groups.set(id, (group = { unchanged: new Set(unchanged), changes: [] }));
+    group.changes.push(change);
+  }
+  return [...groups.values()];
 }
 
 /** What VARCHAR(64) COLLATE Latin1_General_BIN2 holds without loss or truncation. */

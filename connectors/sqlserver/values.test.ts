@@ -35,6 +35,19 @@ describe('stageValue', () => {
     expect(value({ kind: 'int32' }, null)).toBeNull();
   });
 
+  it('passes numeric, timetz and interval text as it is, and arrays as their JSON text', () => {
+    const forty = '1234567890123456789012345678901234567890.0000000001';
+    expect(value({ kind: 'numeric' }, forty)).toBe(forty);
+    expect(value({ kind: 'numeric' }, 'NaN')).toBe('NaN');
+    expect(value({ kind: 'timetz' }, '24:00:00.000000Z')).toBe('24:00:00.000000Z');
+    expect(value({ kind: 'interval' }, 'P1Y2M3DT4H5M6.000007S')).toBe('P1Y2M3DT4H5M6.000007S');
+    expect(value({ kind: 'array', items: { kind: 'int64' } }, [9223372036854775807n, null])).toBe('[9223372036854775807,null]');
+    expect(value({ kind: 'array', items: { kind: 'decimal', precision: 40, scale: 2 } }, ['-0.01', null])).toBe('["-0.01",null]');
+    expect(value({ kind: 'array', items: { kind: 'string' } }, [])).toBe('[]');
+    expect(() => value({ kind: 'array', items: { kind: 'int64' } }, '[1]')).toThrow(expect.objectContaining({ code: 'VALUE_INVALID' }));
+    expect(() => value({ kind: 'numeric' }, [])).toThrow(/expected a string, got an array/);
+  });
+
   it('writes decimals in plain notation with exactly `scale` digits', () => {
     expect(value({ kind: 'decimal', precision: 38, scale: 10 }, '9999999999999999999999999999.9999999999')).toBe('9999999999999999999999999999.9999999999');
     expect(value({ kind: 'decimal', precision: 10, scale: 2 }, '-0.5')).toBe('-0.50');

@@ -1,5 +1,6 @@
 import mssql from 'mssql';
 import type { ColumnValue } from '#core/column-type.ts';
+import { arrayJson } from '#core/array-json.ts';
 import { fromUnscaled, toUnscaled } from '#core/decimal.ts';
 import { clockText, isoDate, splitMicros } from '#core/calendar.ts';
 import { TributaryError } from '#core/errors.ts';
@@ -51,7 +52,13 @@ export function stageValue(column: StageColumn, value: ColumnValue): unknown {
     case 'enum':
     case 'set':
     case 'uuid':
+    case 'numeric':
+    case 'timetz':
+    case 'interval':
       return expect(column, value, 'string');
+    case 'array':
+      if (!Array.isArray(value)) throw invalid(column, `expected an array, got ${Buffer.isBuffer(value) ? 'Buffer' : typeof value}`);
+      return arrayJson(type.items, value, column.column.name);
     case 'bytes':
     case 'bits':
       if (!Buffer.isBuffer(value)) throw invalid(column, `expected a Buffer, got ${typeof value}`);
@@ -115,7 +122,9 @@ export function mssqlType(type: SqlServerType): mssql.ISqlType {
 type Primitive = { boolean: boolean; number: number; bigint: bigint; string: string };
 
 function expect<K extends keyof Primitive>(column: StageColumn, value: ColumnValue, kind: K): Primitive[K] {
-  if (typeof value !== kind) throw invalid(column, `expected a ${kind}, got ${Buffer.isBuffer(value) ? 'Buffer' : typeof value}`);
+  if (typeof value !== kind || Array.isArray(value)) {
+    throw invalid(column, `expected a ${kind}, got ${Buffer.isBuffer(value) ? 'Buffer' : Array.isArray(value) ? 'an array' : typeof value}`);
+  }
   return value as Primitive[K];
 }
 

@@ -1,4 +1,4 @@
-import type { Message } from 'kafkajs';
+import type { IHeaders, Message } from 'kafkajs';
 import type { ChangeEvent } from '#core/change-event.ts';
 import { EnvelopeRecords, envelopeRecord, keyRecord } from '#schemas/envelope.ts';
 import type { TableAvro } from '#schemas/table-avro.ts';
@@ -7,6 +7,18 @@ import type { AvroSerde } from './serde.ts';
 
 /** The header a tombstone carries: the source position of the delete it follows. */
 export const POSITION_HEADER = 'tributary.position';
+/**
+ * The header an update carries when the source did not send some columns' new values (ChangeEvent `unchanged`,
+ * PostgreSQL's unchanged TOASTed values): a JSON array of their names. The envelope holds null for them, which a
+ * consumer reading only the Avro value cannot tell from a real NULL; Tributary's sinks leave those columns as they are.
+ */
+export const UNCHANGED_HEADER = 'tributary.unchanged';
+
+/** The headers of an event's message, or undefined for the usual event that needs none (checked per event). */
+function eventHeaders(event: ChangeEvent): IHeaders | undefined {
+  if (event.op !== 'u' || event.unchanged === undefined || event.unchanged.length === 0) return undefined;
+  return { [UNCHANGED_HEADER]: JSON.stringify(event.unchanged) };
+}
 
 /** Turns ChangeEvents into Kafka messages: Avro key and envelope, in Confluent's wire format. */
 export class EventEncoder {
@@ -26,7 +38,8 @@ export class EventEncoder {
       ids.key === null || keyValue === null
         ? null
         : (this.serde.encodeKnown(ids.key, keyValue) ?? (await this.serde.encode(ids.key, keyValue)));
-    return { key, value, timestamp: String(event.source.tsMs) };
+    const headers = eventHeaders(event);
+    return headers === undefined ? { key, value, timestamp: String(event.source.tsMs) } : { key, value, timestamp: String(event.source.tsMs), headers };
   }
 
   /**
@@ -59,7 +72,7 @@ export class EventEncoder {
       batch.used = valueStart;
       return false;
     }
-    batch.addRanges(avro.topic, keyStart, keyEnd, valueStart, valueEnd, event.source.tsMs);
+    batch.addRanges(avro.topic, keyStart, keyEnd, valueStart, valueEnd, event.source.tsMs, eventHeaders(event));
     return true;
   }
 

@@ -16,7 +16,7 @@ export interface EncodedBatch {
   index: ArrayBuffer;
   count: number;
   topics: string[];
-  /** Headers of the few messages that have any (tombstones), by message number; structured-cloned. */
+  /** Headers of the few messages that have any (tombstones, updates with unchanged columns), by message number; structured-cloned. */
   headers: Array<[number, IHeaders]>;
 }
 
@@ -75,8 +75,11 @@ export class MessageBatch {
     return this.used;
   }
 
-  /** Adds a message whose key and value are the byte ranges given (end -1: null), already written into `data`. */
-  addRanges(topic: string, keyStart: number, keyEnd: number, valueStart: number, valueEnd: number, timestamp: number): void {
+  /**
+   * Adds a message whose key and value are the byte ranges given (end -1: null), already written into `data`,
+   * with `headers` when it has any (most messages have none, and pass nothing).
+   */
+  addRanges(topic: string, keyStart: number, keyEnd: number, valueStart: number, valueEnd: number, timestamp: number, headers?: IHeaders): void {
     let topicId = this.topicIds.get(topic);
     if (topicId === undefined) {
       topicId = this.topics.push(topic) - 1;
@@ -95,6 +98,7 @@ export class MessageBatch {
     index[at + 3] = valueStart;
     index[at + 4] = valueEnd;
     index[at + 5] = timestamp;
+    if (headers !== undefined) this.headers.push([this.count, headers]);
     this.count++;
   }
 
@@ -104,8 +108,7 @@ export class MessageBatch {
     const keyEnd = this.write(message.key);
     const valueStart = this.used;
     const valueEnd = this.write(message.value);
-    if (message.headers) this.headers.push([this.count, message.headers]);
-    this.addRanges(topic, keyStart, keyEnd, valueStart, valueEnd, message.timestamp === undefined ? Number.NaN : Number(message.timestamp));
+    this.addRanges(topic, keyStart, keyEnd, valueStart, valueEnd, message.timestamp === undefined ? Number.NaN : Number(message.timestamp), message.headers);
   }
 
   /** The batch for transfer; this object must not be used afterwards. */

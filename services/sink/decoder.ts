@@ -5,7 +5,7 @@ import { stringifyExact } from '#core/json.ts';
 import type { SinkChange } from '#core/sink.ts';
 import type { TableSchema } from '#core/table-schema.ts';
 import type { ConsumedMessage } from '#kafka/consumer.ts';
-import { POSITION_HEADER } from '#kafka/event-codec.ts';
+import { POSITION_HEADER, UNCHANGED_HEADER } from '#kafka/event-codec.ts';
 import type { AvroSerde } from '#kafka/serde.ts';
 import { avroType } from '#schemas/avro-types.ts';
 import { rowFromRecord } from '#schemas/envelope.ts';
@@ -117,7 +117,13 @@ export class ChangeDecoder {
     for (const column of schema.primaryKey) key[column] = row[column] ?? null;
     const keyText = keyTextOf(schema, key);
     if (op === 'd') return { table: schema, change: { op: 'delete', key, position }, keyText };
-    if (op === 'c' || op === 'r' || op === 'u') return { table: schema, change: { op: 'upsert', key, row, position }, keyText };
+    if (op === 'u') {
+      const header = message.headers[UNCHANGED_HEADER];
+      const unchanged = header === undefined ? undefined : unchangedColumns(header, schema, message.offset);
+      const change: SinkChange = unchanged === undefined ? { op: 'upsert', key, row, position } : { op: 'upsert', key, row, position, unchanged };
+      return { table: schema, change, keyText };
+    }
+    if (op === 'c' || op === 'r') return { table: schema, change: { op: 'upsert', key, row, position }, keyText };
     throw new TributaryError('DECODE_FAILED', `unknown op "${op}"`);
   }
 
@@ -157,6 +163,27 @@ export class ChangeDecoder {
 /** Equal keys, equal text. */
 function keyTextOf(table: TableSchema, key: Row): string {
   return table.primaryKey.length === 1 ? stringifyExact(key[table.primaryKey[0] as string]) : stringifyExact(table.primaryKey.map((c) => key[c]));
+}
+
+/**
+ * The UNCHANGED_HEADER of an update: the names of non-key columns whose value the source did not send, as far as
+ * they are columns of the table (a key column is always sent; a name the writer schema lacks has nothing to keep).
+ * Undefined when none remains.
+ */
+function unchangedColumns(header: string, table: TableSchema, offset: string): string[] | undefined {
+  let names: unknown;
+  try {
+    names = JSON.parse(header);
+  } catch {
+    names = undefined;
+  }
+  if (!Array.isArray(names) || !names.every((name) => typeof name === 'string')) {
+    throw new TributaryError('DECODE_FAILED', `the ${UNCHANGED_HEADER} header at offset ${offset} is not a JSON array of column names`);
+  }
+  const keys = new Set(table.primaryKey);
+  const columns = new Set(table.columns.map((c) => c.name));
+  const kept = [...new Set(names as string[])].filter((name) => columns.has(name) && !keys.has(name));
+  return kept.length > 0 ? kept : undefined;
 }
 
 function schemaIdOf(buffer: Buffer): number {

@@ -201,6 +201,168 @@ describe('every column type', () => {
   });
 });
 
+describe('PostgreSQL column kinds: numeric, timetz, interval, arrays', () => {
+  const v1: TableSchema = { namespace: 'public', table: 'pg_kinds', columns: [col('id', { kind: 'int64' }), col('num', { kind: 'numeric' })], primaryKey: ['id'] };
+  const table: TableSchema = {
+    ...v1,
+    columns: [
+      ...v1.columns,
+      col('tz', { kind: 'timetz' }),
+      col('span', { kind: 'interval' }),
+      col('ints', { kind: 'array', items: { kind: 'int64' } }),
+      col('texts', { kind: 'array', items: { kind: 'string' } }),
+      col('decs', { kind: 'array', items: { kind: 'decimal', precision: 40, scale: 10 } }),
+      col('nums', { kind: 'array', items: { kind: 'numeric' } }),
+    ],
+  };
+  const rows: Row[] = [
+    {
+      id: 1n,
+      num: '1234567890123456789012345678901234567890.0000000000000000000000000000000000000001',
+      tz: '24:00:00.000000Z',
+      span: 'P-178000000Y-11M-2147483648DT-2562047788H-54M-775.807S',
+      ints: [9223372036854775807n, null, -9223372036854775808n],
+      texts: ['quote " back \\ nl \n', null, '😀', ''],
+      decs: ['-123456789012345678901234567890.0123456789', null],
+      nums: ['NaN', null, '0.0000000000000000000000000000000000000001', '-Infinity'],
+    },
+    { id: 2n, num: 'NaN', tz: '00:00:00.000001Z', span: 'PT0S', ints: [], texts: [null], decs: [], nums: [] },
+    { id: 3n, num: '-Infinity', tz: null, span: null, ints: null, texts: null, decs: null, nums: null },
+    { id: 4n, num: 'Infinity', tz: '13:14:15Z', span: 'P1Y2M3DT4H5M6.000007S', ints: [null], texts: [], decs: ['0.0000000001'], nums: ['-0.000'] },
+  ];
+  /** The JSON text each array column holds (core/array-json.ts). */
+  const json: Record<string, string | null>[] = [
+    {
+      ints: '[9223372036854775807,null,-9223372036854775808]',
+      texts: '["quote \\" back \\\\ nl \\n",null,"😀",""]',
+      decs: '["-123456789012345678901234567890.0123456789",null]',
+      nums: '["NaN",null,"0.0000000000000000000000000000000000000001","-Infinity"]',
+    },
+    { ints: '[]', texts: '[null]', decs: '[]', nums: '[]' },
+    { ints: null, texts: null, decs: null, nums: null },
+    { ints: '[null]', texts: '[]', decs: '["0.0000000001"]', nums: '["-0.000"]' },
+  ];
+  const expected = rows.map((row, i) => ({ ...row, ...json[i] }));
+
+  async function read(): Promise<Array<Record<string, unknown>>> {
+    const [result] = await reader.query<RowDataPacket[]>(`SELECT id, num, tz, span, ints, texts, decs, nums FROM pg_kinds ORDER BY id`);
+    return result.map((r) => ({ ...r, id: BigInt(r.id as string | number) }));
+  }
+
+  let sink: MySqlSink;
+  beforeAll(async () => {
+    sink = await openSink();
+    await sink.prepare(v1);
+    await sink.apply([{ table: v1, changes: [upsert({ id: 1n, num: '1' }, pos(1))] }], 'v1');
+  });
+
+  it('adds columns of the new kinds with their documented types', async () => {
+    await sink.prepare(table);
+    expect(await columnTypes('pg_kinds')).toEqual({
+      id: 'bigint(20)',
+      num: 'longtext',
+      __tributary_position: 'varchar(64)',
+      tz: 'varchar(32)',
+      span: 'varchar(64)',
+      ints: 'longtext', // MariaDB's JSON
+      texts: 'longtext',
+      decs: 'longtext',
+      nums: 'longtext',
+    });
+  });
+
+  it('writes and reads back each value exactly, through the insert and the guarded update', async () => {
+    await sink.apply([{ table, changes: rows.map((row) => upsert(row, pos(2))) }], 'k1');
+    expect(await read()).toEqual(expected);
+    // Every row takes the next one's values: the ON DUPLICATE KEY UPDATE path.
+    const rotated = rows.map((row, i) => ({ ...(rows[(i + 1) % rows.length] as Row), id: row.id as bigint }));
+    await sink.apply([{ table, changes: rotated.map((row) => upsert(row, pos(3))) }], 'k2');
+    expect(await read()).toEqual(expected.map((_, i) => ({ ...expected[(i + 1) % rows.length], id: rows[i]?.id })));
+  });
+
+  it('keeps a numeric key exactly, NaN and 40 digits included', async () => {
+    const keyed: TableSchema = { namespace: 'public', table: 'pg_numeric_key', columns: [col('k', { kind: 'numeric' }), col('v', { kind: 'int32' })], primaryKey: ['k'] };
+    await sink.prepare(keyed);
+    const keys = ['NaN', '1234567890123456789012345678901234567890', '1234567890123456789012345678901234567891', '0.10', '0.1'];
+    await sink.apply([{ table: keyed, changes: keys.map((k, i) => ({ op: 'upsert', key: { k }, row: { k, v: i }, position: pos(1) })) }], 'nk1');
+    await sink.apply([{ table: keyed, changes: [remove({ k: '1234567890123456789012345678901234567890' }, pos(2)), remove({ k: '0.1' }, pos(2))] }], 'nk2');
+    const [result] = await reader.query<RowDataPacket[]>('SELECT k, v FROM pg_numeric_key ORDER BY v');
+    expect(result.map((r) => [r.k, r.v])).toEqual([
+      ['NaN', 0],
+      ['1234567890123456789012345678901234567891', 2],
+      ['0.10', 3],
+    ]);
+  });
+});
+
+describe('unchanged columns (PostgreSQL TOAST)', () => {
+  const table: TableSchema = {
+    namespace: 'public',
+    table: 'toasted',
+    columns: [
+      col('id', { kind: 'int64' }),
+      col('title', { kind: 'string', length: 20 }),
+      col('body', { kind: 'string' }),
+      col('tags', { kind: 'array', items: { kind: 'int32' } }),
+      col('n', { kind: 'numeric' }),
+    ],
+    primaryKey: ['id'],
+  };
+  const update = (row: Row, position: string, unchanged: string[]): SinkChange => ({ op: 'upsert', key: { id: row.id ?? null }, row, position, unchanged });
+  const body = 'long text '.repeat(5000);
+  let sink: MySqlSink;
+
+  const state = async () => {
+    const [result] = await reader.query<RowDataPacket[]>('SELECT id, title, body, tags, n, __tributary_position AS p FROM toasted ORDER BY id');
+    return result.map((r) => [Number(r.id), r.title, r.body === body ? '<body>' : r.body, r.tags, r.n, r.p]);
+  };
+
+  beforeAll(async () => {
+    sink = await openSink();
+    await sink.prepare(table);
+    await sink.apply([{ table, changes: [upsert({ id: 1n, title: 'one', body, tags: [1, null], n: '1.5' }, pos(10)), upsert({ id: 3n, title: 'three', body: 'b3', tags: [3], n: '3' }, pos(10))] }], 'u0');
+  });
+
+  it('updates only the columns the source sent, and inserts NULL for them in a row it does not have', async () => {
+    await sink.apply(
+      [
+        {
+          table,
+          changes: [
+            update({ id: 1n, title: 'one v2', body: null, tags: null, n: '2' }, pos(20), ['body', 'tags']),
+            update({ id: 2n, title: 'two', body: null, tags: null, n: 'NaN' }, pos(20), ['body']),
+            update({ id: 3n, title: 'three v2', body: null, tags: null, n: null }, pos(20), ['tags']),
+          ],
+        },
+      ],
+      'u1',
+    );
+    const after = [
+      [1, 'one v2', '<body>', '[1,null]', '2', pos(20)],
+      [2, 'two', null, null, 'NaN', pos(20)],
+      [3, 'three v2', null, '[3]', null, pos(20)],
+    ];
+    expect(await state()).toEqual(after);
+    // Replayed, and an older update arriving late: nothing moves.
+    await sink.apply([{ table, changes: [update({ id: 1n, title: 'one v2', body: null, tags: null, n: '2' }, pos(20), ['body', 'tags'])] }], 'u1');
+    await sink.apply([{ table, changes: [update({ id: 1n, title: 'stale', body: null, tags: null, n: '0' }, pos(15), ['body'])] }], 'u2');
+    expect(await state()).toEqual(after);
+  });
+
+  it('takes the stored values left by an earlier change of the same apply (a later group of the batch)', async () => {
+    const v2: TableSchema = { ...table, columns: [...table.columns, col('extra', { kind: 'int32' })] };
+    await sink.prepare(v2);
+    await sink.apply(
+      [
+        { table, changes: [upsert({ id: 4n, title: 'four', body: 'b4', tags: [4], n: '4' }, pos(30))] },
+        { table: v2, changes: [update({ id: 4n, title: 'four v2', body: null, tags: null, n: '4', extra: 1 }, pos(31), ['body', 'tags'])] },
+      ],
+      'u3',
+    );
+    expect((await state()).find(([id]) => id === 4)).toEqual([4, 'four v2', 'b4', '[4]', '4', pos(31)]);
+  });
+});
+
 describe('idempotence', () => {
   const table: TableSchema = {
     namespace: 'shop',
