@@ -1,8 +1,10 @@
 // The source connectors, one line per type. Sinks have their own registry (sinks.ts), so that a capture
 // process loads no sink driver.
 import type { Source } from '#core/source.ts';
-import type { MysqlSourceConfig, SourceConfig } from '#config/schema.ts';
+import type { MysqlSourceConfig, PostgresSourceConfig, SourceConfig } from '#config/schema.ts';
 import { MySqlSource } from '#mysql/source.ts';
+import { publicationNameOf, slotNameOf } from '#postgres/names.ts';
+import { PostgresSource } from '#postgres/source.ts';
 import type { Connector } from '#schemas/table-avro.ts';
 
 /** A source connector: how to build its Source from its validated config. One line per type below. */
@@ -31,7 +33,28 @@ const mySql: SourceConnector = {
   },
 };
 
-export const SOURCES: Partial<Record<SourceConfig['type'], SourceConnector>> = {
+const postgres: SourceConnector = {
+  connector: 'postgresql',
+  create: (source) => {
+    const config = source as PostgresSourceConfig;
+    return new PostgresSource({
+      name: config.name,
+      connection: config.connection,
+      include: config.include,
+      exclude: config.exclude,
+      snapshot: config.snapshot,
+      snapshotChunkSize: config.snapshotChunkSize,
+      slotName: slotNameOf(config),
+      publicationName: publicationNameOf(config),
+      maxQueueBytes: 4 * 1024 * 1024,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      retainedWalWarningBytes: config.retainedWalWarningMb * 1024 * 1024,
+    });
+  },
+};
+
+export const SOURCES: Record<SourceConfig['type'], SourceConnector> = {
   mysql: mySql,
   mariadb: mySql,
+  postgres,
 };

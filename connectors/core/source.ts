@@ -46,6 +46,16 @@ export interface Source {
   /** Table schemas known at `offset`, restored from the schema history before `items` resumes there. */
   restoreSchemas(tables: TableSchema[]): void;
   snapshotProgress(): SnapshotProgress[];
+  /**
+   * Kafka now holds everything up to `offset` (the runner calls it after each committed transaction, in order).
+   * A source that must confirm progress to the server (a PostgreSQL slot) confirms this far and never further.
+   */
+  acknowledge?(offset: SourceOffset): void;
+  /**
+   * Removes what the server keeps for this source's position (a PostgreSQL slot and publication), on purpose;
+   * returns what was removed, for the operator. Absent where the server keeps nothing (MySQL's binlog).
+   */
+  dropServerState?(): Promise<string[]>;
   /** Safe to call more than once. */
   close(): Promise<void>;
 }

@@ -25,6 +25,7 @@ import {
   offsetMessage,
   type CaptureTopics,
 } from './bookkeeping.ts';
+import { splitKeyChange } from './key-change.ts';
 import { TransactionWriter } from './transaction-writer.ts';
 
 export interface CaptureSettings {
@@ -66,6 +67,8 @@ export class CaptureRunner {
   private readonly knownTopics = new Set<string>();
 
   private boundary: SourceOffset | null = null;
+  /** Tells the source what Kafka holds, after each commit (a PostgreSQL slot confirms that far). */
+  private acknowledge: ((offset: SourceOffset) => void) | undefined;
   private eventsSinceBoundary = 0;
   private transactionStartedAt = 0;
   private txEvents = new Map<string, number>();
@@ -86,12 +89,13 @@ export class CaptureRunner {
   }
 
   async run(source: Source, signal: AbortSignal): Promise<void> {
+    this.acknowledge = source.acknowledge?.bind(source);
     await ensureCaptureTopics(this.kafka, this.topics, this.settings.replicationFactor);
     // Connecting the transactional producer fences the previous incarnation and aborts its open transaction,
     // so the offsets read next are final.
     // The id names the deployment (topic prefix) and the source: two deployments sharing a cluster must not fence
     // each other's captures.
-    const producer = await ThreadedProducer.start(this.connection, `tributary-capture-${this.settings.topicPrefix}-${this.settings.name}`);
+    const producer = await ThreadedProducer.start(this.connection, captureTransactionalId(this.settings.topicPrefix, this.settings.name));
     const writer = new TransactionWriter(producer, {
       messages: this.settings.sendBatchMessages,
       bytes: this.settings.sendBatchBytes,
@@ -190,12 +194,21 @@ export class CaptureRunner {
    * runs for every row, and an async call per row costs about as much as encoding it.
    */
   private event(writer: TransactionWriter, item: SourceItem & { kind: 'event' }): Promise<void> | undefined {
+    if (item.event.op === 'u' && item.event.before !== null) {
+      const split = splitKeyChange(item.event, item.table);
+      if (split) return this.events(writer, item.table, split);
+    }
     const avro = this.tablesByObject.get(this.policy.schema(item.table));
     if (!avro || (item.event.op === 'd' && this.settings.tombstones)) return this.handle(writer, item);
     const event = this.policy.event(item.table, item.event);
     const appending = this.encoder.append(writer.batch, event, avro);
     if (appending) return appending.then(() => this.added(writer, event));
     return this.added(writer, event);
+  }
+
+  /** Several events in order: an update that moved its row to another key, split into a delete and a create. */
+  private async events(writer: TransactionWriter, table: TableSchema, events: ChangeEvent[]): Promise<void> {
+    for (const event of events) await this.event(writer, { kind: 'event', table, event });
   }
 
   private added(writer: TransactionWriter, event: ChangeEvent): Promise<void> | undefined {
@@ -281,10 +294,12 @@ export class CaptureRunner {
    */
   private async commit(writer: TransactionWriter): Promise<void> {
     if (!this.boundary) return;
-    writer.batch.add(this.topics.offsets, offsetMessage(this.settings.name, this.boundary));
+    const offset = this.boundary;
+    writer.batch.add(this.topics.offsets, offsetMessage(this.settings.name, offset));
     // Invariant: the offset added just above is in the same Kafka transaction as every event before the
-    // boundary, so it becomes durable exactly when they do, and never before.
-    await writer.commit();
+    // boundary, so it becomes durable exactly when they do, and never before; the source hears of it only then.
+    const acknowledge = this.acknowledge;
+    await writer.commit(acknowledge && (() => acknowledge(offset)));
     this.boundary = null;
     this.transactionStartedAt = Date.now();
   }
@@ -332,4 +347,9 @@ export class CaptureRunner {
     writer.batch.add(this.topics.transactions, { key: id, value: await this.serde.encode(valueId, begin) });
     writer.batch.add(this.topics.transactions, { key: id, value: await this.serde.encode(valueId, end) });
   }
+}
+
+/** The transactional id of a capture: the deployment (topic prefix) and the source, so deployments never fence each other. */
+export function captureTransactionalId(topicPrefix: string, source: string): string {
+  return `tributary-capture-${topicPrefix}-${source}`;
 }

@@ -6,7 +6,9 @@ import type { TributaryConfig } from '#config/schema.ts';
 import { SOURCES } from '#connectors/sources.ts';
 import { createKafka } from '#kafka/client.ts';
 import { AvroSerde } from '#kafka/serde.ts';
-import { CaptureRunner } from './runner.ts';
+import { TransactionalProducer } from '#kafka/producer.ts';
+import { captureTopics } from './bookkeeping.ts';
+import { CaptureRunner, captureTransactionalId } from './runner.ts';
 
 /**
  * `tributary capture <source>`: preflight once, then run the source into Kafka until the signal, restarting
@@ -15,9 +17,6 @@ import { CaptureRunner } from './runner.ts';
 export async function runCapture(config: TributaryConfig, sourceName: string, signal: AbortSignal): Promise<void> {
   const sourceConfig = configuredByName(config.sources, 'source', sourceName);
   const connector = SOURCES[sourceConfig.type];
-  if (!connector) {
-    throw new TributaryError('CONFIG_INVALID', `source type "${sourceConfig.type}" has no capture connector yet`);
-  }
   const kafka = createKafka(config.kafka);
   const serde = new AvroSerde(config.schemaRegistry);
   const logger = log.child({ source: sourceName });
@@ -64,4 +63,28 @@ export async function runCapture(config: TributaryConfig, sourceName: string, si
     },
     { signal, log: logger },
   );
+}
+
+/**
+ * `tributary capture <source> --drop-slot`: removes the server state that holds the source's position (a
+ * PostgreSQL slot and publication) and forgets the stored offset, so the next run starts over with a snapshot.
+ * Writing the offset's tombstone with the capture's transactional id fences a capture still running.
+ */
+export async function dropCaptureState(config: TributaryConfig, sourceName: string): Promise<string[]> {
+  const sourceConfig = configuredByName(config.sources, 'source', sourceName);
+  const source = SOURCES[sourceConfig.type].create(sourceConfig);
+  if (!source.dropServerState) {
+    throw new TributaryError('CONFIG_INVALID', `source "${sourceName}" (${sourceConfig.type}) keeps no slot on the server: there is nothing to drop`);
+  }
+  const kafka = createKafka(config.kafka);
+  const topics = captureTopics(config.kafka.topicPrefix);
+  const producer = await TransactionalProducer.connect(kafka, captureTransactionalId(config.kafka.topicPrefix, sourceName));
+  try {
+    const dropped = await source.dropServerState();
+    await producer.commit([{ topic: topics.offsets, messages: [{ key: sourceName, value: null }] }]);
+    return [...dropped, `the stored offset of source "${sourceName}"`];
+  } finally {
+    await producer.close();
+    await source.close();
+  }
 }

@@ -64,15 +64,16 @@ export class TransactionWriter {
 
   /**
    * Sends what is pending and posts the commit of the open transaction. It is durable once `drain` (or a later
-   * wait for room) has returned without a failure.
+   * wait for room) has returned without a failure; `committed` is called then, in commit order.
    */
-  async commit(): Promise<void> {
+  async commit(committed?: () => void): Promise<void> {
     await this.flush();
     if (!this.open) return;
     await this.room();
     // Invariant: the producer thread commits only if every send of this transaction succeeded (it refuses otherwise);
     // nothing of the transaction is visible to read_committed consumers before that, and all of it after.
-    this.post(this.producer.commit());
+    const commit = this.producer.commit();
+    this.post(committed ? commit.then(committed) : commit);
     this.open = false;
   }
 

@@ -7,7 +7,7 @@ import { loadConfig } from '#config/load.ts';
 import { createKafka } from '#kafka/client.ts';
 import { AvroSerde } from '#kafka/serde.ts';
 import { tailTopic } from '#kafka/tail.ts';
-import { runCapture } from '#capture/service.ts';
+import { dropCaptureState, runCapture } from '#capture/service.ts';
 import { runSink } from '#sink/service.ts';
 
 const configOption = () =>
@@ -56,8 +56,13 @@ program
   .description('run one source from tributary.yaml: snapshot, then stream its changes into Kafka (exactly once)')
   .argument('<source>', 'the source name')
   .addOption(configOption())
-  .action(async (source: string, options: { config: string }) => {
+  .option('--drop-slot', 'drop the source\'s replication slot and publication and forget its offset (the next run snapshots again), then exit')
+  .action(async (source: string, options: { config: string; dropSlot?: boolean }) => {
     const settings = loadConfig(options.config);
+    if (options.dropSlot) {
+      for (const dropped of await dropCaptureState(settings, source)) process.stdout.write(`dropped ${dropped}\n`);
+      return;
+    }
     const abort = new AbortController();
     // SIGTERM and Ctrl-C finish the transaction in flight, commit it with its offset, and exit.
     process.once('SIGINT', () => abort.abort());

@@ -160,6 +160,9 @@ export const PostgresSourceConfigSchema = strictObject({
     .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'expected a Postgres identifier of at most 63 characters')
     .optional()
     .describe('Publication to subscribe to; derived from the source name when omitted.'),
+  retainedWalWarningMb: integer(1)
+    .default(1024)
+    .describe('Warn when the replication slot holds back more than this many MiB of WAL (the capture is behind or stopped).'),
 });
 
 export const SourceConfigSchema = z
