@@ -22,8 +22,7 @@ import { TransactionalProducer } from '#kafka/producer.ts';
 import { AvroSerde } from '#kafka/serde.ts';
 import { eventPosition } from '#mysql/position.ts';
 import { buildTableAvro } from '#schemas/table-avro.ts';
-import { groupChanges } from '#sink/batch.ts';
-import type { DecodedChange } from '#sink/decoder.ts';
+import { groupChanges, type KeyedChange } from '#sink/batch.ts';
 import { startSink } from '#test/support/capture-process.ts';
 import { stackEnv } from '#test/support/stack-env.ts';
 import { eventually, uniqueName } from '#test/support/wait.ts';
@@ -102,7 +101,7 @@ async function fromMemory(sink: Sink, namespace: string): Promise<number> {
   await sink.prepare(schema);
   const started = Date.now();
   for (let start = 0; start < EVENTS; start += BATCH) {
-    const decoded: DecodedChange[] = [];
+    const decoded: KeyedChange[] = [];
     for (let i = start; i < Math.min(start + BATCH, EVENTS); i++) {
       const e = event(i, namespace);
       const row = e.after as NonNullable<ChangeEvent['after']>;

@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { ColumnType } from '#core/column-type.ts';
 import type { TableSchema } from '#core/table-schema.ts';
 import { buildTableAvro } from './table-avro.ts';
-import { tableFromAvro } from './table-from-avro.ts';
+import { mysqlEvent } from '#test/fixtures/events.ts';
+import { avroType } from './avro-types.ts';
+import { envelopeRecord } from './envelope.ts';
+import { sinkReaderSchema, tableFromAvro } from './table-from-avro.ts';
 
 const TYPES: Record<string, ColumnType> = {
   id: { kind: 'int64' },
@@ -95,5 +98,36 @@ describe('tableFromAvro', () => {
     const avro = buildTableAvro({ ...table, primaryKey: [] }, { topicPrefix: 'p', connector: 'mysql' });
     expect(tableFromAvro('shop', 'everything', avro.valueSchema, null).primaryKey).toEqual([]);
     expect(() => tableFromAvro('shop', 'x', { type: 'record', name: 'X', fields: [] }, null)).toThrow(/not a Debezium envelope/);
+  });
+});
+
+describe('sinkReaderSchema', () => {
+  const schema: TableSchema = {
+    namespace: 'shop',
+    table: 'items',
+    columns: [
+      { name: 'id', type: { kind: 'int64' }, nullable: false, sourceType: 'bigint' },
+      { name: 'price', type: { kind: 'decimal', precision: 12, scale: 2 }, nullable: true, sourceType: 'decimal(12,2)' },
+      { name: 'note', type: { kind: 'string' }, nullable: true, sourceType: 'text' },
+    ],
+    primaryKey: ['id'],
+  };
+
+  it.each(['mysql', 'postgresql'] as const)('reads after, op and the position of a %s envelope and skips the rest', (connector) => {
+    const avro = buildTableAvro(schema, { topicPrefix: 'p', connector });
+    const event = mysqlEvent('u', { id: 1n, price: '1.00', note: 'old' }, { id: 1n, price: '2.50', note: 'new' }, 3, 'items');
+    if (connector === 'postgresql') Object.assign(event.source, { connector: 'postgresql', schema: 'shop', lsn: '0/16B3748', txId: 7n });
+    const writer = avroType(avro.valueSchema);
+    const bytes = writer.toBuffer(envelopeRecord(event, avro));
+    const reader = avroType(sinkReaderSchema(avro.valueSchema));
+    const decoded = reader.decode(bytes, 0, reader.createResolver(writer)).value as Record<string, unknown>;
+    expect(Object.keys(decoded)).toEqual(['after', 'source', 'op']);
+    expect(decoded.after).toEqual({ id: 1n, price: '2.50', note: 'new' });
+    expect(decoded.op).toBe('u');
+    expect(decoded.source).toEqual({
+      ...(connector === 'postgresql' ? { db: event.source.db, schema: 'shop' } : { db: event.source.db }),
+      table: event.source.table,
+      position: event.source.position,
+    });
   });
 });

@@ -35,6 +35,45 @@ export function envelopeTable(envelope: object): EnvelopeTable {
   return result;
 }
 
+/** The source fields a sink reads: where the table is and the event's position. */
+const SINK_SOURCE_FIELDS = new Set(['db', 'schema', 'table', 'position']);
+
+/**
+ * The envelope as a sink reads it: `after`, `op`, and of `source` only the fields above. Used as the reader
+ * schema of Avro schema resolution, it makes decoding skip the before image, the transaction block and the rest
+ * of the source block without building their strings and records, which is most of an update's bytes. A delete's
+ * key comes from the message key instead of the before image.
+ */
+export function sinkReaderSchema(envelope: object): object {
+  const root = envelope as Json;
+  const fields = (root.fields as Json[] | undefined) ?? [];
+  const field = (name: string) => {
+    const found = fields.find((f) => f.name === name);
+    if (!found) throw new TributaryError('DECODE_FAILED', `the value schema is not a Debezium envelope: it has no \`${name}\` field`);
+    return found;
+  };
+  const after = field('after');
+  // `after` names the record that `before` defines; the reader has no `before`, so the definition moves here.
+  const value = resolveNamed(unwrapNullable(after.type).type, root);
+  const afterType = Array.isArray(after.type) ? after.type.map((t: unknown) => (t === 'null' ? 'null' : value)) : value;
+  const source = field('source');
+  const sourceRecord = resolveNamed(unwrapNullable(source.type).type, root) as Json;
+  const sourceFields = ((sourceRecord.fields as Json[] | undefined) ?? [])
+    .filter((f) => SINK_SOURCE_FIELDS.has(f.name as string))
+    // An envelope written by another tool may lack the position: decoding then says so rather than failing here.
+    .map((f) => (f.name === 'position' ? { name: 'position', type: ['null', 'string'], default: null } : f));
+  return {
+    type: 'record',
+    name: root.name,
+    ...(root.namespace === undefined ? {} : { namespace: root.namespace }),
+    fields: [
+      { ...after, type: afterType },
+      { ...source, type: { ...sourceRecord, fields: sourceFields } },
+      field('op'),
+    ],
+  };
+}
+
 /** Primary-key column names from a key schema (null: the table has no key). */
 export function keyColumns(key: object | null, fields: ReadonlyMap<string, string>): string[] {
   if (!key) return [];

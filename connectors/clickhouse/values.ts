@@ -89,7 +89,7 @@ export function canWrite(type: ColumnType, target: BaseType): boolean {
 
 /** RowBinary of `rows` for the insert column list: `columns` in order, then version, deleted, position. */
 export function encodeRows(columns: readonly TargetColumn[], rows: readonly TargetRow[]): Buffer {
-  const out = new ByteWriter(rows.length * (columns.length * 8 + 32));
+  const out = new ByteWriter(rows.length * (columns.length * 16 + 64));
   for (const row of rows) {
     for (const { column, type } of columns) {
       const cell = row.cells?.get(column.name);
@@ -98,7 +98,7 @@ export function encodeRows(columns: readonly TargetColumn[], rows: readonly Targ
     }
     out.uint64(row.version);
     out.uint8(row.deleted ? 1 : 0);
-    out.string(Buffer.from(row.position, 'utf8'));
+    out.text(row.position);
   }
   return out.result();
 }
@@ -136,7 +136,7 @@ function writeValue(out: ByteWriter, column: ColumnSchema, type: ColumnType, bas
     case 'timetz':
     case 'interval':
       if (typeof value !== 'string') throw invalid(column, value, 'expected a string');
-      return out.string(Buffer.from(value, 'utf8'));
+      return out.text(value);
     case 'array': {
       if (!Array.isArray(value)) throw invalid(column, value, 'expected an array');
       if (base.name !== 'Array') throw invalid(column, '[…]', `cannot be written into ${base.name}`);
@@ -146,7 +146,7 @@ function writeValue(out: ByteWriter, column: ColumnSchema, type: ColumnType, bas
     }
     case 'uuid':
       if (typeof value !== 'string') throw invalid(column, value, 'expected a UUID string');
-      return base.name === 'UUID' ? out.raw(uuidBytes(column, value)) : out.string(Buffer.from(value, 'utf8'));
+      return base.name === 'UUID' ? out.raw(uuidBytes(column, value)) : out.text(value);
     case 'bits':
       if (!Buffer.isBuffer(value)) throw invalid(column, value, 'expected a Buffer');
       if (base.name === 'String') return out.string(value);
@@ -168,7 +168,7 @@ function writeValue(out: ByteWriter, column: ColumnSchema, type: ColumnType, bas
     case 'enum':
     case 'set':
       if (typeof value !== 'string') throw invalid(column, value, 'expected a string');
-      return out.string(Buffer.from(value, 'utf8'));
+      return out.text(value);
     case 'bytes':
       if (!Buffer.isBuffer(value)) throw invalid(column, value, 'expected a Buffer');
       return out.string(value);
@@ -346,12 +346,12 @@ function writeDecimal(out: ByteWriter, column: ColumnSchema, base: BaseType, val
   if (typeof value !== 'string' && typeof value !== 'bigint') throw invalid(column, value, 'expected a decimal string');
   if (base.name === 'Decimal') {
     // toUnscaled refuses anything that would need rounding or more digits than the target holds.
-    const unscaled = withColumn(column, () => toUnscaled(value, base.precision, base.scale));
+    const unscaled = unscaledIn(column, value, base.precision, base.scale);
     return out.signed(unscaled, decimalBytes(base.precision));
   }
   // Too wide for the server's Decimal: the canonical plain text, exactly `scale` fraction digits.
-  const unscaled = withColumn(column, () => toUnscaled(value, precision, scale));
-  out.string(Buffer.from(fromUnscaled(unscaled, scale), 'utf8'));
+  const unscaled = unscaledIn(column, value, precision, scale);
+  out.text(fromUnscaled(unscaled, scale));
 }
 
 function decimalBytes(precision: number): number {
@@ -374,9 +374,10 @@ function uuidBytes(column: ColumnSchema, value: string): Buffer {
   return Buffer.concat([Buffer.from(hex.slice(0, 16), 'hex').reverse(), Buffer.from(hex.slice(16), 'hex').reverse()]);
 }
 
-function withColumn<T>(column: ColumnSchema, work: () => T): T {
+/** toUnscaled, with the column named in its error (no closure: this runs per decimal value). */
+function unscaledIn(column: ColumnSchema, value: string | bigint, precision: number, scale: number): bigint {
   try {
-    return work();
+    return toUnscaled(value, precision, scale);
   } catch (error) {
     if (error instanceof TributaryError) throw new TributaryError(error.code, `column "${column.name}": ${error.message}`);
     throw error;
@@ -395,6 +396,9 @@ function invalid(column: ColumnSchema, value: unknown, why: string): TributaryEr
 }
 
 /** A growable little-endian byte buffer: one allocation per doubling, not one per value. */
+/** Text whose UTF-8 is its characters, one byte each. */
+const ASCII = /^[\x00-\x7f]*$/;
+
 class ByteWriter {
   private buffer: Buffer;
   private length = 0;
@@ -478,5 +482,13 @@ class ByteWriter {
   string(bytes: Buffer): void {
     this.leb128(bytes.length);
     this.raw(bytes);
+  }
+
+  /** A String from text, encoded straight into the buffer: no Buffer per value. */
+  text(value: string): void {
+    const bytes = value.length < 128 && ASCII.test(value) ? value.length : Buffer.byteLength(value, 'utf8');
+    this.leb128(bytes);
+    const at = this.reserve(bytes);
+    this.buffer.write(value, at, bytes, bytes === value.length ? 'latin1' : 'utf8');
   }
 }

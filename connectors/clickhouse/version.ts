@@ -11,7 +11,8 @@ import { TributaryError } from '#core/errors.ts';
 // Adding the row index to the offset keeps the order: every row of a transaction takes at least one byte of
 // binlog, so the next transaction starts beyond offset + row count of this one, and within a transaction the
 // offset is shared and the row index grows. A snapshot's rows all carry row index 0 at the snapshot's position.
-const MYSQL_POSITION = /^(\d{10}):(\d{20}):(\d{6})$/;
+const MYSQL_POSITION = /^\d{10}:\d{20}:\d{6}$/;
+const COLON = 0x3a;
 const FILE_BITS = 20n;
 const OFFSET_BITS = 44n;
 
@@ -36,8 +37,10 @@ const POSTGRES_POSITION = /^[0-9A-F]{16}:\d{10}:([0-9A-F]{16})$/;
  * truncated, because a wrapped version would let an older change win over a newer one.
  */
 export function positionVersion(position: string): bigint {
-  const mysql = MYSQL_POSITION.exec(position);
-  if (mysql) return mySqlVersion(position, BigInt(mysql[1] as string), BigInt(mysql[2] as string) + BigInt(mysql[3] as string));
+  // The common shape first, without a regular expression or a match array: this runs for every row.
+  if (position.length === 38 && position.charCodeAt(10) === COLON && position.charCodeAt(31) === COLON && MYSQL_POSITION.test(position)) {
+    return mySqlVersion(position, BigInt(position.slice(0, 10)), BigInt(position.slice(11, 31)) + BigInt(position.slice(32)));
+  }
   const postgres = POSTGRES_POSITION.exec(position);
   if (postgres) return BigInt(`0x${postgres[1] as string}`);
   throw new TributaryError(
@@ -48,17 +51,19 @@ export function positionVersion(position: string): bigint {
 }
 
 function mySqlVersion(position: string, file: bigint, offsetPlusRow: bigint): bigint {
-  const over = (part: string, value: bigint, limit: bigint, why: string) =>
-    new TributaryError(
-      'SINK_SCHEMA_INCOMPATIBLE',
-      `position "${position}": ${part} ${value} exceeds ${limit}, the most a ClickHouse row version holds ` +
-        `(file sequence 20 bits | byte offset + row index 44 bits); ${why}`,
-    );
   if (file > MYSQL_VERSION_LIMITS.fileSequence) {
-    throw over('binlog file sequence', file, MYSQL_VERSION_LIMITS.fileSequence, 'the binlog numbering must be reset (RESET MASTER) and the table re-snapshotted');
+    throw overLimit(position, 'binlog file sequence', file, MYSQL_VERSION_LIMITS.fileSequence, 'the binlog numbering must be reset (RESET MASTER) and the table re-snapshotted');
   }
   if (offsetPlusRow > MYSQL_VERSION_LIMITS.offsetPlusRow) {
-    throw over('byte offset + row index', offsetPlusRow, MYSQL_VERSION_LIMITS.offsetPlusRow, 'keep binlog files under 16 TiB');
+    throw overLimit(position, 'byte offset + row index', offsetPlusRow, MYSQL_VERSION_LIMITS.offsetPlusRow, 'keep binlog files under 16 TiB');
   }
   return (file << OFFSET_BITS) | offsetPlusRow;
+}
+
+function overLimit(position: string, part: string, value: bigint, limit: bigint, why: string): TributaryError {
+  return new TributaryError(
+    'SINK_SCHEMA_INCOMPATIBLE',
+    `position "${position}": ${part} ${value} exceeds ${limit}, the most a ClickHouse row version holds ` +
+      `(file sequence 20 bits | byte offset + row index 44 bits); ${why}`,
+  );
 }

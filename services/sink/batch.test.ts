@@ -1,18 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { SinkChange } from '#core/sink.ts';
 import type { TableSchema } from '#core/table-schema.ts';
-import { groupChanges } from './batch.ts';
-import type { DecodedChange } from './decoder.ts';
+import { groupChanges, type KeyedChange } from './batch.ts';
 
 const v1: TableSchema = { namespace: 'shop', table: 'items', columns: [{ name: 'id', type: { kind: 'int32' }, nullable: false, sourceType: 'int' }], primaryKey: ['id'] };
 const v2: TableSchema = { ...v1, columns: [...v1.columns, { name: 'x', type: { kind: 'int32' }, nullable: true, sourceType: 'int' }] };
 
-const upsert = (table: TableSchema, id: number, position: string): DecodedChange => ({
+const upsert = (table: TableSchema, id: number, position: string): KeyedChange => ({
   table,
   change: { op: 'upsert', key: { id }, row: { id }, position },
   keyText: `[${id}]`,
 });
-const remove = (table: TableSchema, id: number, position: string): DecodedChange => ({ table, change: { op: 'delete', key: { id }, position }, keyText: `[${id}]` });
+const remove = (table: TableSchema, id: number, position: string): KeyedChange => ({ table, change: { op: 'delete', key: { id }, position }, keyText: `[${id}]` });
 const positions = (changes: SinkChange[]) => changes.map((c) => c.position);
 
 describe('groupChanges', () => {
@@ -53,7 +52,7 @@ describe('groupChanges with unchanged columns', () => {
     primaryKey: ['id'],
   };
   type Values = { title?: string | null; body?: string | null; blob?: Buffer | null };
-  const up = (id: number, values: Values, position: string, unchanged?: string[]): DecodedChange => ({
+  const up = (id: number, values: Values, position: string, unchanged?: string[]): KeyedChange => ({
     table: t,
     change: {
       op: 'upsert',
@@ -99,7 +98,7 @@ describe('groupChanges with unchanged columns', () => {
   });
 
   it('leaves the columns unchanged when the earlier change is in another group (before a truncate or another table version)', () => {
-    const truncate: DecodedChange = { table: t, change: { op: 'truncate', position: 'b' }, keyText: '' };
+    const truncate: KeyedChange = { table: t, change: { op: 'truncate', position: 'b' }, keyText: '' };
     const groups = groupChanges([up(1, { body: 'kept' }, 'a'), truncate, up(1, { title: 'z' }, 'c', ['body'])]);
     expect(groups.map((g) => g.changes)).toEqual([
       [{ op: 'upsert', key: { id: 1 }, row: { id: 1, title: null, body: 'kept', blob: null }, position: 'a' }],

@@ -4,6 +4,9 @@ import type { DecodedChange } from './decoder.ts';
 
 type Upsert = Extract<SinkChange, { op: 'upsert' }>;
 
+/** What grouping needs of a decoded change. */
+export type KeyedChange = Pick<DecodedChange, 'table' | 'change' | 'keyText'>;
+
 /**
  * Groups one partition's decoded changes, in order, into what a Sink applies: consecutive changes of one table
  * version form one TableChanges, in which only the last change of each key is kept (the position guard makes an
@@ -15,7 +18,7 @@ type Upsert = Extract<SinkChange, { op: 'upsert' }>;
  * other groups (before a truncate or a table version change) are applied before this group, so the sink finds
  * their result in the target.
  */
-export function groupChanges(changes: readonly DecodedChange[]): TableChanges[] {
+export function groupChanges(changes: readonly KeyedChange[]): TableChanges[] {
   const groups: TableChanges[] = [];
   let table: TableSchema | null = null;
   let byKey = new Map<string, SinkChange>();
@@ -35,9 +38,13 @@ export function groupChanges(changes: readonly DecodedChange[]): TableChanges[] 
       continue;
     }
     const earlier = byKey.get(decoded.keyText);
+    if (earlier === undefined) {
+      byKey.set(decoded.keyText, change);
+      continue;
+    }
     // Delete and re-insert so that the kept change sits where the key's last change was.
     byKey.delete(decoded.keyText);
-    byKey.set(decoded.keyText, earlier !== undefined && change.op === 'upsert' && change.unchanged ? collapse(earlier, change) : change);
+    byKey.set(decoded.keyText, change.op === 'upsert' && change.unchanged ? collapse(earlier, change) : change);
   }
   close();
   return groups;

@@ -4,23 +4,29 @@ import { TributaryError } from '#core/errors.ts';
 import { stringifyExact } from '#core/json.ts';
 import type { SinkChange } from '#core/sink.ts';
 import type { TableSchema } from '#core/table-schema.ts';
-import type { ConsumedMessage } from '#kafka/consumer.ts';
+import { headerText, type ConsumedMessage } from '#kafka/consumer.ts';
 import { POSITION_HEADER, UNCHANGED_HEADER } from '#kafka/event-codec.ts';
 import type { AvroSerde } from '#kafka/serde.ts';
 import { avroType } from '#schemas/avro-types.ts';
 import { rowFromRecord } from '#schemas/envelope.ts';
-import { envelopeTable, keyColumns, type EnvelopeTable } from '#schemas/table-from-avro.ts';
+import { envelopeTable, keyColumns, sinkReaderSchema, type EnvelopeTable } from '#schemas/table-from-avro.ts';
 
 export interface DecodedChange {
   table: TableSchema;
   change: SinkChange;
   /** The key's values as text: equal keys, equal text. Empty for a truncate. */
   keyText: string;
+  /** The message it came from: its offset is committed, or it goes to the dead letters. */
+  message: ConsumedMessage;
 }
 
 interface WriterSchema {
+  /** The sink's reader schema (sinkReaderSchema) and its resolver from the writer schema. */
   type: avro.Type;
+  resolver: avro.Resolver;
   table: EnvelopeTable;
+  /** Every Avro field is named as its column: the decoded record is the row as it is, no copy needed. */
+  sameNames: boolean;
 }
 
 interface KeySchema {
@@ -66,12 +72,22 @@ class SchemaCache<T> {
 export class ChangeDecoder {
   private readonly writers: SchemaCache<WriterSchema>;
   private readonly keys: SchemaCache<KeySchema>;
-  private readonly tables = new Map<string, TableSchema>();
+  /** Per writer schema, the table versions it was read with: by key schema id and table name. */
+  private readonly tables = new WeakMap<WriterSchema, Map<string, TableSchema>>();
+  /** The table of the last message decoded: consecutive messages nearly always share it, and its lookup. */
+  private last: { writer: WriterSchema; keyId: number; namespace: string; name: string; table: TableSchema } | null = null;
   /** The table each topic's last event had: a tombstone has only a key and is applied to it. */
   private readonly lastTable = new Map<string, TableSchema>();
+  /** Key column → key field of each table version, for keys read from message keys. */
+  private readonly keyFields = new WeakMap<TableSchema, Map<string, string>>();
 
   constructor(serde: AvroSerde) {
-    this.writers = new SchemaCache(serde, (schema) => ({ type: avroType(schema), table: envelopeTable(schema) }));
+    this.writers = new SchemaCache(serde, (schema) => {
+      const reader = avroType(sinkReaderSchema(schema));
+      const table = envelopeTable(schema);
+      const sameNames = [...table.fields].every(([column, field]) => column === field);
+      return { type: reader, resolver: reader.createResolver(avroType(schema)), table, sameNames };
+    });
     this.keys = new SchemaCache(serde, (schema) => ({ type: avroType(schema), schema }));
   }
 
@@ -83,8 +99,9 @@ export class ChangeDecoder {
   decode(topic: string, message: ConsumedMessage): DecodedChange | null | Promise<DecodedChange | null> {
     if (message.value === null) return this.tombstone(topic, message);
     const writer = this.writers.get(schemaIdOf(message.value));
-    const table = writer && this.knownTable(message, writer);
-    if (writer && table) return this.change(topic, message, writer, table);
+    const keyId = message.key ? schemaIdOf(message.key) : -1;
+    const keySchema = keyId === -1 ? null : this.keys.get(keyId)?.schema;
+    if (writer && keySchema !== undefined) return this.change(topic, message, writer, keyId, keySchema);
     return this.load(message).then(() => this.decode(topic, message));
   }
 
@@ -93,10 +110,10 @@ export class ChangeDecoder {
     if (message.key) await this.keys.load(schemaIdOf(message.key));
   }
 
-  private change(topic: string, message: ConsumedMessage, writer: WriterSchema, table: (namespace: string, name: string) => TableSchema): DecodedChange {
+  private change(topic: string, message: ConsumedMessage, writer: WriterSchema, keyId: number, keySchema: object | null): DecodedChange {
     let record: Record<string, unknown>;
     try {
-      record = writer.type.decode(message.value as Buffer, 5).value as Record<string, unknown>;
+      record = writer.type.decode(message.value as Buffer, 5, writer.resolver).value as Record<string, unknown>;
     } catch (error) {
       throw new TributaryError('DECODE_FAILED', `decoding the value at offset ${message.offset}: ${(error as Error).message}`);
     }
@@ -106,25 +123,42 @@ export class ChangeDecoder {
     if (typeof position !== 'string') {
       throw new TributaryError('DECODE_FAILED', 'the event has no source.position: it was not written by a Tributary capture');
     }
-    const schema = table(String(source.schema ?? source.db), String(source.table));
+    const schema = this.tableOf(writer, keyId, keySchema, String(source.schema ?? source.db), String(source.table));
     this.lastTable.set(topic, schema);
     const op = record.op as string;
-    if (op === 't') return { table: schema, change: { op: 'truncate', position }, keyText: '' };
-    const image = (op === 'd' ? record.before : record.after) as Record<string, unknown> | null;
-    if (!image) throw new TributaryError('DECODE_FAILED', `an event with op "${op}" has no ${op === 'd' ? 'before' : 'after'} image`);
-    const row = rowFromRecord(image, writer.table.fields);
+    if (op === 't') return { table: schema, change: { op: 'truncate', position }, keyText: '', message };
+    if (op === 'd') {
+      // The reader schema skips the before image: the message key holds the deleted row's key.
+      const key = this.messageKey(message, schema);
+      return { table: schema, change: { op: 'delete', key, position }, keyText: keyTextOf(schema, key), message };
+    }
+    const image = record.after as Record<string, unknown> | null;
+    if (!image) throw new TributaryError('DECODE_FAILED', `an event with op "${op}" has no after image`);
+    const row = writer.sameNames ? (image as Row) : rowFromRecord(image, writer.table.fields);
     const key: Row = {};
     for (const column of schema.primaryKey) key[column] = row[column] ?? null;
     const keyText = keyTextOf(schema, key);
-    if (op === 'd') return { table: schema, change: { op: 'delete', key, position }, keyText };
     if (op === 'u') {
-      const header = message.headers[UNCHANGED_HEADER];
+      const header = headerText(message, UNCHANGED_HEADER);
       const unchanged = header === undefined ? undefined : unchangedColumns(header, schema, message.offset);
       const change: SinkChange = unchanged === undefined ? { op: 'upsert', key, row, position } : { op: 'upsert', key, row, position, unchanged };
-      return { table: schema, change, keyText };
+      return { table: schema, change, keyText, message };
     }
-    if (op === 'c' || op === 'r') return { table: schema, change: { op: 'upsert', key, row, position }, keyText };
+    if (op === 'c' || op === 'r') return { table: schema, change: { op: 'upsert', key, row, position }, keyText, message };
     throw new TributaryError('DECODE_FAILED', `unknown op "${op}"`);
+  }
+
+  /** The key of a delete, from the message key (a table without a key has no deletes a sink can apply). */
+  private messageKey(message: ConsumedMessage, table: TableSchema): Row {
+    if (message.key === null) throw new TributaryError('DECODE_FAILED', `the delete at offset ${message.offset} has no message key`);
+    const keySchema = this.keys.get(schemaIdOf(message.key)) as KeySchema;
+    const record = keySchema.type.decode(message.key, 5).value as Record<string, unknown>;
+    let fields = this.keyFields.get(table);
+    if (!fields) {
+      fields = new Map(table.primaryKey.map((c) => [c, keyField(keySchema.schema, table, c)]));
+      this.keyFields.set(table, fields);
+    }
+    return rowFromRecord(record, fields);
   }
 
   /**
@@ -133,30 +167,30 @@ export class ChangeDecoder {
    */
   private async tombstone(topic: string, message: ConsumedMessage): Promise<DecodedChange | null> {
     const table = this.lastTable.get(topic);
-    const position = message.headers[POSITION_HEADER];
+    const position = headerText(message, POSITION_HEADER);
     if (!table || position === undefined || message.key === null) return null;
-    const keySchema = await this.keys.load(schemaIdOf(message.key));
-    const record = keySchema.type.decode(message.key, 5).value as Record<string, unknown>;
-    const fields = new Map(table.primaryKey.map((c) => [c, keyField(keySchema.schema, table, c)]));
-    const key = rowFromRecord(record, fields);
-    return { table, change: { op: 'delete', key, position }, keyText: keyTextOf(table, key) };
+    await this.keys.load(schemaIdOf(message.key));
+    const key = this.messageKey(message, table);
+    return { table, change: { op: 'delete', key, position }, keyText: keyTextOf(table, key), message };
   }
 
-  /** How to get the TableSchema of a message's table, or undefined while its key schema is not known yet. */
-  private knownTable(message: ConsumedMessage, writer: WriterSchema): ((namespace: string, name: string) => TableSchema) | undefined {
-    const valueId = schemaIdOf(message.value as Buffer);
-    const keyId = message.key ? schemaIdOf(message.key) : -1;
-    const keySchema = keyId === -1 ? null : this.keys.get(keyId)?.schema;
-    if (keySchema === undefined) return undefined;
-    return (namespace, name) => {
-      const cacheKey = `${valueId}\n${keyId}\n${namespace}\n${name}`;
-      let table = this.tables.get(cacheKey);
-      if (!table) {
-        table = { namespace, table: name, columns: writer.table.columns, primaryKey: keyColumns(keySchema, writer.table.fields) };
-        this.tables.set(cacheKey, table);
-      }
-      return table;
-    };
+  /** The TableSchema of a table version: one object per writer schema, key schema and table name. */
+  private tableOf(writer: WriterSchema, keyId: number, keySchema: object | null, namespace: string, name: string): TableSchema {
+    const last = this.last;
+    if (last && last.writer === writer && last.keyId === keyId && last.namespace === namespace && last.name === name) return last.table;
+    let tables = this.tables.get(writer);
+    if (!tables) {
+      tables = new Map();
+      this.tables.set(writer, tables);
+    }
+    const cacheKey = `${keyId}\n${namespace}\n${name}`;
+    let table = tables.get(cacheKey);
+    if (!table) {
+      table = { namespace, table: name, columns: writer.table.columns, primaryKey: keyColumns(keySchema, writer.table.fields) };
+      tables.set(cacheKey, table);
+    }
+    this.last = { writer, keyId, namespace, name, table };
+    return table;
   }
 }
 

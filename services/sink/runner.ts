@@ -25,8 +25,7 @@ export interface SinkSettings {
   topicRefreshMs: number;
 }
 
-/** A decoded change with the message it came from, for dead letters and offsets. */
-type Pending = DecodedChange & { message: ConsumedMessage };
+type Pending = DecodedChange;
 
 /** The batch stops here: its partition was taken away or its table paused; nothing more is committed. */
 class BatchAbandoned extends Error {}
@@ -186,7 +185,7 @@ export class SinkRunner {
         await this.poison(batch, message, failure);
         continue;
       }
-      if (decoded) pending.push({ ...decoded, message });
+      if (decoded) pending.push(decoded);
     }
     return pending;
   }
