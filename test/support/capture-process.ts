@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mysqlConnection } from './mysql.ts';
+import { postgresConnection } from './postgres.ts';
 import { stackEnv } from './stack-env.ts';
 import { uniqueName } from './wait.ts';
 
@@ -20,8 +21,10 @@ export function captureConfig(options: {
   partitions?: number;
   /** YAML lines of a `sinks:` list, indented as list items (`  - name: …`). */
   sinks?: string[];
+  /** The source's engine: the stack's MariaDB (default) or PostgreSQL (`database` is then the Postgres database). */
+  type?: 'mariadb' | 'postgres';
 }): string {
-  const mysql = mysqlConnection();
+  const mysql = options.type === 'postgres' ? postgresConnection(options.database) : mysqlConnection();
   const file = join(tmpdir(), `${uniqueName('tributary')}.yaml`);
   writeFileSync(
     file,
@@ -34,14 +37,16 @@ export function captureConfig(options: {
       `  url: ${stackEnv('SCHEMA_REGISTRY_URL')}`,
       'sources:',
       `  - name: ${options.source}`,
-      '    type: mariadb',
-      `    serverId: ${10_000 + Math.floor(Math.random() * 50_000)}`,
+      ...(options.type === 'postgres'
+        ? ['    type: postgres']
+        : ['    type: mariadb', `    serverId: ${10_000 + Math.floor(Math.random() * 50_000)}`]),
       '    connection:',
       `      host: ${mysql.host}`,
       `      port: ${mysql.port}`,
       `      user: ${mysql.user}`,
       `      password: "${options.password ?? mysql.password ?? ''}"`,
-      `    include: ["${options.include ?? `${options.database}.*`}"]`,
+      ...(options.type === 'postgres' ? [`      database: ${options.database}`] : []),
+      `    include: ["${options.include ?? (options.type === 'postgres' ? 'public.*' : `${options.database}.*`)}"]`,
       ...(options.extra ? [options.extra] : []),
       ...(options.sinks ? ['sinks:', ...options.sinks] : []),
     ].join('\n'),
