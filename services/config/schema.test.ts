@@ -57,7 +57,7 @@ describe('valid configuration', () => {
       type: 'clickhouse',
       startFrom: 'latest',
       onError: 'halt',
-      batch: { maxRows: 5000, lingerMs: 200 },
+      batch: { maxRows: 50000, lingerMs: 200 },
       connection: { url: 'http://127.0.0.1:18123', username: 'tributary', password: 'tributary', database: 'analytics' },
     });
   });

@@ -181,10 +181,17 @@ export const TopicSelectorSchema = z
   ])
   .describe('Topics to consume: a list of topic names, or { pattern: <regex> } for every matching topic.');
 
-export const BatchConfigSchema = strictObject({
-  maxRows: integer(1).default(5_000).describe('Most rows written in one batch.'),
-  lingerMs: integer(0).default(200).describe('Longest wait for a batch to fill before writing it anyway.'),
-}).describe('How change events are grouped into writes.');
+/** How change events are grouped into writes; `maxRows` defaults per target to what suits its engine. */
+function batchConfig(defaultMaxRows: number) {
+  return strictObject({
+    maxRows: integer(1).default(defaultMaxRows).describe('Most rows written in one batch.'),
+    lingerMs: integer(0).default(200).describe('Longest wait for a batch to fill before writing it anyway.'),
+  })
+    .prefault({})
+    .describe('How change events are grouped into writes.');
+}
+
+export const BatchConfigSchema = batchConfig(5_000);
 
 const sinkCommon = {
   name: identifier().describe('Unique sink name; also its Kafka consumer group id, so its committed offsets are its checkpoint.'),
@@ -193,7 +200,7 @@ const sinkCommon = {
     .enum(['earliest', 'latest'])
     .default('earliest')
     .describe('Where a new consumer group starts reading: earliest (replay history) or latest (new events only).'),
-  batch: BatchConfigSchema.prefault({}).describe('How change events are grouped into writes.'),
+  batch: BatchConfigSchema,
   onError: z
     .enum(['dlq', 'halt'])
     .default('dlq')
@@ -215,6 +222,9 @@ export const SqlServerSinkConfigSchema = strictObject({
 export const ClickHouseSinkConfigSchema = strictObject({
   type: z.literal('clickhouse').describe('Target engine: ClickHouse (ReplacingMergeTree tables).'),
   ...sinkCommon,
+  // ClickHouse writes one part per insert and merges parts in the background: few large inserts are far cheaper
+  // than many small ones.
+  batch: batchConfig(50_000),
   connection: clickHouseConnection.describe('Connection to the ClickHouse HTTP interface.'),
 });
 
