@@ -11,6 +11,12 @@ describe('createPublicationSql', () => {
     );
   });
 
+  it('publishes a partitioned table as itself where the server can (PostgreSQL 13 and later)', () => {
+    expect(createPublicationSql('p', [ORDERS], true)).toBe(
+      `CREATE PUBLICATION "p" FOR TABLE ONLY "public"."orders" WITH (publish = 'insert, update, delete, truncate', publish_via_partition_root = true)`,
+    );
+  });
+
   it('quotes the publication name and creates an empty one for no tables', () => {
     expect(createPublicationSql('My Pub"x', [])).toBe(`CREATE PUBLICATION "My Pub""x" WITH (publish = 'insert, update, delete, truncate')`);
   });

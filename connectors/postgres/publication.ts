@@ -147,9 +147,14 @@ function tableList(tables: readonly QualifiedTable[]): string {
   return tables.map((table) => `ONLY ${quoteTable(table)}`).join(', ');
 }
 
-export function createPublicationSql(name: string, tables: readonly QualifiedTable[]): string {
+/**
+ * `viaPartitionRoot` (PostgreSQL 13 and later): a partitioned table's changes are published as the table's own,
+ * not as its partitions', which the schema reader leaves out; its rows then keep one topic and one schema.
+ */
+export function createPublicationSql(name: string, tables: readonly QualifiedTable[], viaPartitionRoot = false): string {
   const forTables = tables.length === 0 ? '' : ` FOR TABLE ${tableList(tables)}`;
-  return `CREATE PUBLICATION ${quoteIdent(name)}${forTables} WITH (publish = '${PUBLISH}')`;
+  const root = viaPartitionRoot ? ', publish_via_partition_root = true' : '';
+  return `CREATE PUBLICATION ${quoteIdent(name)}${forTables} WITH (publish = '${PUBLISH}'${root})`;
 }
 
 /**
@@ -195,7 +200,8 @@ async function ensureInTransaction(client: pg.ClientBase, name: string, tables: 
   if (current === null) {
     const { added } = publicationDiff([], tables);
     await refuseTablesWithoutIdentity(client, added);
-    await client.query(createPublicationSql(name, added));
+    const version = Number((await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]?.v ?? 0);
+    await client.query(createPublicationSql(name, added, version >= 130_000));
     return { created: true, allTables: false, schemas: [], added, removed: [], publishChanged: false };
   }
   const setPublish = publishIncomplete(current.publishes);

@@ -353,7 +353,7 @@ export class PostgresSource implements Source {
     signal.addEventListener('abort', onAbort, { once: true });
     const timers = this.startTimers(client);
     try {
-      const version = Number((await client.query<{ v: string }>('SHOW server_version_num')).rows[0]?.v ?? 0);
+      const version = Number((await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]?.v ?? 0);
       const messages = await replication.start({
         slot: this.settings.slotName,
         startLsn: from,
