@@ -469,6 +469,8 @@ export class PostgresSource implements Source {
     const namespace = message.namespace === '' ? 'pg_catalog' : message.namespace;
     const included = this.included(namespace, message.name);
     const catalog = this.catalog as PgTypeCatalog;
+    // A Relation message follows every schema change: types are read afresh (ALTER TYPE … ADD VALUE, new domains).
+    catalog.forget();
     const types = await catalog.resolveMany(message.columns.map((c) => ({ oid: c.typeOid, typmod: c.typeModifier })));
     const current = included ? await readTableSchema(client, namespace, message.name, catalog) : null;
     const known = new Map(current?.schema.columns.map((c) => [c.name, c]) ?? []);
