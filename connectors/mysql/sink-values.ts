@@ -14,6 +14,7 @@ import { clockText, isoDate, splitMicros } from '#core/calendar.ts';
 //   int16, int32, year   number                                      SMALLINT, INT, YEAR (0 stays 0000: a number, not '0')
 //   int64                string of digits                            BIGINT (the dialect CASTs it where it compares)
 //   float32, float64     number (finite)                             FLOAT, DOUBLE: JS prints the shortest exact form
+//                                                                   (-0 reads back as 0: MariaDB 10.11 has no negative zero)
 //   decimal              the plain-notation string as is              DECIMAL(p,s), or VARCHAR past DECIMAL(65,30)
 //   numeric              the string as is (digits, NaN, ±Infinity)    LONGTEXT (VARCHAR(255) as a key)
 //   timetz, interval     the string as is                             VARCHAR(32), VARCHAR(64)

@@ -170,7 +170,7 @@ export class PostgresSource implements Source {
       let offset = stored as unknown as PostgresOffset | null;
       const slot = await this.checkedSlot(client, offset !== null);
       if (slot === null) offset = null; // when_needed: the slot is gone, so a new snapshot
-      const tables = await readTableSchemas(client, this.included, this.catalog);
+      const tables = (await readTableSchemas(client, this.included, this.catalog)).map((t) => ({ ...t, schema: publishedSchema(t.schema, t.replicaIdentity) }));
       for (const table of tables) for (const warning of table.warnings) this.log.warn({ table: qualifiedName(table.schema) }, warning);
       const change = await ensurePublication(
         client,
@@ -485,9 +485,10 @@ export class PostgresSource implements Source {
       }),
       primaryKey: (current?.schema.primaryKey ?? message.columns.filter((c) => c.isKey).map((c) => c.name)).filter((c) => names.has(c)),
     };
+    const published = publishedSchema(table, message.replicaIdentity);
     const previous = this.relations.get(message.relationId);
-    const same = previous && JSON.stringify(previous.table) === JSON.stringify(table);
-    const schema = same ? previous.table : table;
+    const same = previous && JSON.stringify(previous.table) === JSON.stringify(published);
+    const schema = same ? previous.table : published;
     const name = qualifiedName(schema);
     this.relations.set(message.relationId, {
       table: schema,
@@ -512,14 +513,13 @@ export class PostgresSource implements Source {
     const common = { source, tsMs: Date.now(), transaction: { id: transaction.xid, totalOrder: order, dataCollectionOrder: tableOrder } };
     if (message.tag === 'insert') return { op: 'c', before: null, after: relation.convert(texts(message.newTuple)), ...common };
     if (message.tag === 'delete') {
-      const old = message.oldTuple ?? message.keyTuple;
-      if (!old) {
+      if (message.oldTuple) return { op: 'd', before: relation.convert(texts(message.oldTuple)), after: null, ...common };
+      if (!message.keyTuple) {
         this.log.warn({ table: name }, 'a delete without its old key (REPLICA IDENTITY NOTHING) cannot be captured; set REPLICA IDENTITY FULL or add a primary key');
         return null;
       }
-      return { op: 'd', before: relation.convert(texts(old)), after: null, ...common };
+      return { op: 'd', before: relation.convert(texts(message.keyTuple)), after: null, ...common };
     }
-    const old = message.oldTuple ?? message.keyTuple;
     let unchanged: string[] | undefined;
     const newTexts = message.newTuple.map((value, i) => {
       if (value !== UNCHANGED) return textOf(value);
@@ -530,7 +530,7 @@ export class PostgresSource implements Source {
       return null;
     });
     const after = relation.convert(newTexts);
-    const before = old ? relation.convert(texts(old)) : null;
+    const before = message.oldTuple ? relation.convert(texts(message.oldTuple)) : message.keyTuple ? relation.convert(texts(message.keyTuple)) : null;
     return unchanged ? { op: 'u', before, after, unchanged, ...common } : { op: 'u', before, after, ...common };
   }
 
@@ -562,6 +562,21 @@ function texts(tuple: Tuple): (string | null)[] {
 function textOf(value: Tuple[number]): string | null {
   if (value === null || value === UNCHANGED) return null;
   return typeof value === 'string' ? value : value.toString('utf8');
+}
+
+/**
+ * The schema a table's events are published with. Unless the table's replica identity is FULL, the server may
+ * leave a column's value out of an event: every non-key column of a delete's or key-changing update's old image, and
+ * an unchanged TOASTed value of an update's new image. Those columns are published as optional, so that such an
+ * event carries null (and, for TOAST, the column in the `tributary.unchanged` header) rather than a made-up value; a
+ * NOT NULL constraint stays visible in `sourceType` and in the source. Snapshot and stream use this one function, so
+ * both publish the same Avro schema.
+ */
+export function publishedSchema(table: TableSchema, replicaIdentity: string): TableSchema {
+  if (replicaIdentity === 'f') return table;
+  const keys = new Set(table.primaryKey);
+  if (table.columns.every((c) => c.nullable || keys.has(c.name))) return table;
+  return { ...table, columns: table.columns.map((c) => (c.nullable || keys.has(c.name) ? c : { ...c, nullable: true })) };
 }
 
 function snapshotEvent(after: Row, source: SourceInfo): ChangeEvent {
