@@ -8,12 +8,11 @@
 //    key and value size, with the capture's send size and commit period: the ceiling of a kafkajs-based capture.
 // Prints rows/s of all three, capture's ratio to each baseline, and capture's peak RSS.
 // Run: npx tsx bench/capture-mysql.ts [rows] [--one-transaction]
-import { readFileSync } from 'node:fs';
-import { Kafka, logLevel, type Message } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import mysql from 'mysql2/promise';
 import ZongJi from '@vlasky/zongji';
 import '#test/support/stack-env.ts';
-import { ensureTopics } from '#kafka/admin.ts';
+import { bareProducer, messageSizes, peakRssMb } from './capture-baselines.ts';
 import { createKafka } from '#kafka/client.ts';
 import { TransactionalProducer } from '#kafka/producer.ts';
 import { captureTopics, ensureCaptureTopics, offsetMessage } from '#capture/bookkeeping.ts';
@@ -76,65 +75,6 @@ async function bareReader(from: BinlogCoordinates, end: BinlogCoordinates): Prom
   const elapsed = Date.now() - started;
   zongji.stop();
   return elapsed;
-}
-
-/** Average key and value bytes of the first `count` messages of `topic`. */
-async function messageSizes(kafka: Kafka, topic: string, count: number): Promise<{ key: number; value: number }> {
-  const consumer = kafka.consumer({ groupId: uniqueName('bench-sizes'), readUncommitted: false });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  let seen = 0;
-  let keys = 0;
-  let values = 0;
-  await new Promise<void>((resolve) => {
-    void consumer.run({
-      eachMessage: async ({ message }) => {
-        if (seen >= count) return;
-        seen++;
-        keys += message.key?.length ?? 0;
-        values += message.value?.length ?? 0;
-        if (seen === count) resolve();
-      },
-    });
-  });
-  await consumer.disconnect();
-  return { key: Math.round(keys / seen), value: Math.round(values / seen) };
-}
-
-/**
- * The capture's transactional producer on its own, in this process: `count` pre-encoded messages of the given
- * sizes, sent as the capture sends (at most 5,000 messages or 900 KiB at once) and committed as often (every 100 ms).
- */
-async function bareProducer(kafka: Kafka, topic: string, count: number, sizes: { key: number; value: number }): Promise<number> {
-  await ensureTopics(kafka, [{ topic, partitions: 1, replicationFactor: 1 }]);
-  const producer = await TransactionalProducer.connect(kafka, `${topic}-bare`);
-  const value = Buffer.alloc(sizes.value, 7);
-  const perSend = Math.min(5_000, Math.floor((900 * 1024) / (sizes.key + sizes.value + 64)));
-  const started = Date.now();
-  let transaction = await producer.begin();
-  let transactionStarted = Date.now();
-  for (let sent = 0; sent < count; sent += perSend) {
-    const messages: Message[] = [];
-    const timestamp = String(Date.now());
-    for (let i = sent; i < Math.min(count, sent + perSend); i++) {
-      messages.push({ key: Buffer.from(String(i).padStart(sizes.key, '0').slice(-sizes.key)), value, timestamp });
-    }
-    await transaction.send([{ topic, messages }]);
-    if (Date.now() - transactionStarted >= 100) {
-      await transaction.commit();
-      transaction = await producer.begin();
-      transactionStarted = Date.now();
-    }
-  }
-  await transaction.commit();
-  const elapsed = Date.now() - started;
-  await producer.close();
-  return elapsed;
-}
-
-function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
 }
 
 const db = await scratchDatabase('bench');

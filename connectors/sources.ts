@@ -46,7 +46,8 @@ const postgres: SourceConnector = {
       snapshotChunkSize: config.snapshotChunkSize,
       slotName: slotNameOf(config),
       publicationName: publicationNameOf(config),
-      maxQueueBytes: 4 * 1024 * 1024,
+      // As for MySQL: a deeper queue does not read faster, it only lets decoded rows outlive young-generation GCs.
+      maxQueueBytes: 1024 * 1024,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       retainedWalWarningBytes: config.retainedWalWarningMb * 1024 * 1024,
     });

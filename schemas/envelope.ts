@@ -20,12 +20,6 @@ export function rowFromRecord(record: AvroRecordValue, fields: ReadonlyMap<strin
   return row;
 }
 
-/** PostgreSQL LSN `X/Y` as the 64-bit integer Debezium writes in `source.lsn`. */
-export function lsnToBigint(lsn: string): bigint {
-  const [high = '0', low = '0'] = lsn.split('/');
-  return (BigInt(`0x${high}`) << 32n) + BigInt(`0x${low}`);
-}
-
 // Written field by field, without spreads: this runs for every event.
 function sourceRecord(source: SourceInfo): AvroRecordValue {
   if (source.connector === 'postgresql') {
@@ -40,7 +34,7 @@ function sourceRecord(source: SourceInfo): AvroRecordValue {
       schema: source.schema ?? 'public',
       table: source.table,
       txId: source.txId ?? null,
-      lsn: source.lsn === undefined ? null : lsnToBigint(source.lsn),
+      lsn: source.lsn ?? null,
       xmin: null,
       position: source.position,
     };

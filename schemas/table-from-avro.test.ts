@@ -116,7 +116,7 @@ describe('sinkReaderSchema', () => {
   it.each(['mysql', 'postgresql'] as const)('reads after, op and the position of a %s envelope and skips the rest', (connector) => {
     const avro = buildTableAvro(schema, { topicPrefix: 'p', connector });
     const event = mysqlEvent('u', { id: 1n, price: '1.00', note: 'old' }, { id: 1n, price: '2.50', note: 'new' }, 3, 'items');
-    if (connector === 'postgresql') Object.assign(event.source, { connector: 'postgresql', schema: 'shop', lsn: '0/16B3748', txId: 7n });
+    if (connector === 'postgresql') Object.assign(event.source, { connector: 'postgresql', schema: 'shop', lsn: 0x16b3748n, txId: 7n });
     const writer = avroType(avro.valueSchema);
     const bytes = writer.toBuffer(envelopeRecord(event, avro));
     const reader = avroType(sinkReaderSchema(avro.valueSchema));

@@ -49,3 +49,24 @@ export function isoDateTime(micros: bigint, separator: ' ' | 'T'): string {
 function pad(value: number | bigint, width: number): string {
   return value.toString().padStart(width, '0');
 }
+
+/** Days since 1970-01-01 of a proleptic Gregorian date with an astronomical year (Howard Hinnant's days_from_civil). */
+export function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146097 + dayOfEra - 719468;
+}
+
+/** `count` decimal digits at `start` of `text`, or -1: the sources read dates and times at fixed places with it. */
+export function digitsAt(text: string, start: number, count: number): number {
+  let value = 0;
+  for (let i = start; i < start + count; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (!(d >= 0 && d <= 9)) return -1; // NaN past the end fails too
+    value = value * 10 + d;
+  }
+  return value;
+}

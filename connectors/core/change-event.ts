@@ -34,8 +34,8 @@ export interface SourceInfo {
   row?: number;
   /** MySQL: the server id of the server that wrote the change. */
   serverId?: bigint;
-  /** PostgreSQL: the commit LSN as `X/Y` and the transaction id. */
-  lsn?: string;
+  /** PostgreSQL: the LSN of the change's WAL record, as the 64-bit integer Debezium writes, and the transaction id. */
+  lsn?: bigint;
   txId?: bigint;
 }
 

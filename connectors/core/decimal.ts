@@ -5,6 +5,18 @@ import { TributaryError } from './errors.ts';
 
 const PLAIN = /^([+-])?(\d+)(?:\.(\d*))?$/;
 
+/** `-?\d{1,maxDigits}`, checked without a regular expression (sources call it per integer value). */
+export function isIntegerText(text: string, maxDigits: number): boolean {
+  const start = text.charCodeAt(0) === 45 ? 1 : 0;
+  const length = text.length - start;
+  if (length < 1 || length > maxDigits) return false;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 /** Parses `value` into its unscaled integer at `scale`, refusing anything that would need rounding. */
 export function toUnscaled(value: string | bigint, precision: number, scale: number): bigint {
   if (typeof value === 'bigint') {

@@ -3,7 +3,8 @@ import type { ColumnType, ColumnValue } from '#core/column-type.ts';
 import { TributaryError } from '#core/errors.ts';
 import { civilFromDays } from '#core/calendar.ts';
 import { toMySqlParam } from './sink-values.ts';
-import { daysFromCivil, toColumnValue } from './values.ts';
+import { daysFromCivil } from '#core/calendar.ts';
+import { toColumnValue } from './values.ts';
 
 const t = {
   boolean: { kind: 'boolean' },

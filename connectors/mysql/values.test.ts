@@ -3,7 +3,8 @@ import type { ColumnType } from '#core/column-type.ts';
 import { TributaryError } from '#core/errors.ts';
 import type { ColumnSchema } from '#core/table-schema.ts';
 import { GOLDEN_COLUMNS, GOLDEN_MAX_ROW, GOLDEN_NULL_ROW } from '#test/fixtures/golden-mysql.ts';
-import { daysFromCivil, rowFromMySql, toColumnValue } from './values.ts';
+import { daysFromCivil } from '#core/calendar.ts';
+import { rowFromMySql, toColumnValue } from './values.ts';
 
 const t = {
   int16: { kind: 'int16' },

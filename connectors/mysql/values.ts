@@ -1,8 +1,9 @@
 import type { Row } from '#core/change-event.ts';
 import type { ColumnType, ColumnValue } from '#core/column-type.ts';
-import { fromUnscaled, toUnscaled } from '#core/decimal.ts';
+import { fromUnscaled, isIntegerText, toUnscaled } from '#core/decimal.ts';
 import { TributaryError } from '#core/errors.ts';
 import type { ColumnSchema } from '#core/table-schema.ts';
+import { daysFromCivil, digitsAt } from '#core/calendar.ts';
 
 // MySQL/MariaDB values → ColumnValue (connectors/core/column-type.ts). Two readers deliver values, and both are
 // configured with mySqlOptions() (connection.ts), so both hand over exact text forms:
@@ -194,17 +195,6 @@ function toInt64(raw: unknown, type: ColumnType, column: string): bigint {
   return value;
 }
 
-/** `-?\d{1,maxDigits}` without a regex. */
-function isIntegerText(text: string, maxDigits: number): boolean {
-  const start = text.charCodeAt(0) === 45 ? 1 : 0;
-  const length = text.length - start;
-  if (length < 1 || length > maxDigits) return false;
-  for (let i = start; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
-}
 
 // --- decimals ---------------------------------------------------------------------------------------------
 
@@ -320,17 +310,6 @@ function toBits(raw: Uint8Array, length: number, type: ColumnType, column: strin
 
 const SCALE = [1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
 
-/** `count` decimal digits at `start`, or -1. */
-function digitsAt(text: string, start: number, count: number): number {
-  let value = 0;
-  for (let i = start; i < start + count; i++) {
-    const d = text.charCodeAt(i) - 48;
-    if (!(d >= 0 && d <= 9)) return -1; // NaN past the end fails too
-    value = value * 10 + d;
-  }
-  return value;
-}
-
 /** Microseconds of an optional `.f{0,6}` starting at `start` (the '.' itself), or -1. */
 function fractionAt(text: string, start: number): number {
   const length = text.length;
@@ -340,16 +319,6 @@ function fractionAt(text: string, start: number): number {
   if (digits === 0) return 0;
   const value = digitsAt(text, start + 1, digits);
   return value < 0 ? -1 : value * (SCALE[digits] as number);
-}
-
-/** Days from 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
-export function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yearOfEra = y - era * 400;
-  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
-  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
-  return era * 146097 + dayOfEra - 719468;
 }
 
 /** 'YYYY-MM-DD' at the start of `text` → days, null for a zero date, undefined when malformed. */

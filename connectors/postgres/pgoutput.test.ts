@@ -148,6 +148,39 @@ describe('decodePgOutput', () => {
     expect(decoded).toEqual({ tag: 'insert', relationId: 16_390, newTuple: ['42', 'Zoë 😀 日本', '', null, binary] });
   });
 
+  it('decodes each text value as its own bytes decode, whatever bytes surround it in the tuple', () => {
+    // Text values are decoded in one pass over the tuple when that is exact (tuple()): these cases must not tell.
+    const textTuple = (values: Buffer[]) => {
+      const bytes = new Bytes().byte('I').int32(1).byte('N').int16(values.length);
+      for (const value of values) bytes.byte('t').int32(value.length).raw(value);
+      return bytes.build();
+    };
+    const cases: Buffer[][] = [
+      // Lengths whose low byte has the high bit set (0xC8, 0xE2) between ASCII values.
+      [Buffer.from('a'.repeat(200)), Buffer.from('7'), Buffer.from('b'.repeat(0xe2))],
+      // Invalid UTF-8 alone in a value: each byte is U+FFFD both ways.
+      [Buffer.from('x'), Buffer.from([0xff, 0x41, 0x80]), Buffer.from('y')],
+      // A length byte 0xE2 followed by a value starting 0x82 0xAC: '€' across the boundary, never in a value.
+      [Buffer.concat([Buffer.from([0x82, 0xac]), Buffer.alloc(0xe0, 0x61)]), Buffer.from('z')],
+      // A value cut in the middle of a character, then an ASCII one.
+      [Buffer.from([0x5a, 0xc3]), Buffer.from('ok')],
+    ];
+    // And random bytes, mostly ASCII with some high ones, in values of random lengths up to 300.
+    let seed = 12345;
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+    for (let n = 0; n < 200; n++) {
+      cases.push(
+        Array.from({ length: 1 + Math.floor(random() * 6) }, () =>
+          Buffer.from(Array.from({ length: Math.floor(random() * 300) }, () => (random() < 0.97 ? 32 + Math.floor(random() * 95) : Math.floor(random() * 256)))),
+        ),
+      );
+    }
+    for (const values of cases) {
+      const decoded = decodePgOutput(textTuple(values));
+      expect(decoded.tag === 'insert' && decoded.newTuple).toEqual(values.map((value) => value.toString('utf8')));
+    }
+  });
+
   it('copies binary values, so reusing the input buffer does not change them', () => {
     const message = new Bytes().byte('I').int32(1).byte('N').tuple([Buffer.from('abc')]).build();
     const decoded = decodePgOutput(message);

@@ -258,19 +258,42 @@ function decodeMessage(): LogicalMessage {
   return { tag: 'message', transactional, lsn, prefix, content: copyBytes(length) };
 }
 
-/** TupleData: Int16 column count, then per column a kind byte and, for 't' and 'b', an Int32 length and bytes. */
+// Where each text value of the tuple being decoded lies (-1: not text), filled by tuple()'s first pass.
+let textStarts = new Int32Array(64);
+let textEnds = new Int32Array(64);
+
+/**
+ * TupleData: Int16 column count, then per column a kind byte and, for 't' and 'b', an Int32 length and bytes.
+ *
+ * Text values are decoded together: one UTF-8 decode of the bytes from the first to the last (kind and length
+ * bytes included), then a substring per value. A decode costs about as much per call as per byte on values this
+ * short, so this is two to three times faster on a typical row. It is exact when the decoded string has as many
+ * characters as the span has bytes: every byte then decoded to one character on its own (ASCII, or an invalid
+ * byte as U+FFFD, which it also is when decoded alone), so offsets match. Otherwise (multi-byte characters, or
+ * a length byte that happens to start a valid sequence) each value is decoded by itself.
+ */
 function tuple(): Tuple {
   const count = buf.readUInt16BE(pos);
   pos += 2;
+  if (textStarts.length < count) {
+    textStarts = new Int32Array(count);
+    textEnds = new Int32Array(count);
+  }
   const values: Tuple = new Array(count);
+  let first = -1;
+  let last = -1;
   for (let i = 0; i < count; i++) {
     const kind = buf[pos++];
+    textStarts[i] = -1;
     if (kind === 0x74 /* t */) {
       const length = buf.readUInt32BE(pos);
       const start = pos + 4;
       pos = start + length;
       if (pos > buf.length) throw malformed(`a text value of ${length} bytes runs past the end of the message`);
-      values[i] = buf.toString('utf8', start, pos);
+      textStarts[i] = start;
+      textEnds[i] = pos;
+      if (first < 0) first = start;
+      last = pos;
     } else if (kind === 0x6e /* n */) {
       values[i] = null;
     } else if (kind === 0x75 /* u */) {
@@ -281,6 +304,15 @@ function tuple(): Tuple {
     } else {
       throw malformed(kind === undefined ? 'a tuple is truncated' : `column ${i + 1} of a tuple has kind 0x${kind.toString(16)}`);
     }
+  }
+  if (first < 0) return values;
+  const span = buf.toString('utf8', first, last);
+  const oneToOne = span.length === last - first;
+  for (let i = 0; i < count; i++) {
+    const start = textStarts[i] as number;
+    if (start < 0) continue;
+    const end = textEnds[i] as number;
+    values[i] = oneToOne ? span.substring(start - first, end - first) : buf.toString('utf8', start, end);
   }
   return values;
 }

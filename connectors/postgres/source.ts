@@ -51,9 +51,21 @@ interface PostgresOffset {
 /** What the stream knows of a relation: its schema as the last Relation message gave it, and a row converter. */
 interface Relation {
   table: TableSchema;
+  /** `schema.table`, for logs and the per-table order of events. */
+  name: string;
   convert: (texts: readonly (string | null)[]) => Row;
   keyIndexes: number[];
   included: boolean;
+}
+
+/** The source transaction being streamed: what its events share, computed once per transaction. */
+interface StreamTransaction {
+  xid: string;
+  txId: bigint;
+  prefix: string;
+  tsMs: number;
+  order: number;
+  perTable: Map<string, number>;
 }
 
 /** How many items go to the runner in one array: spares a promise per row without holding a transaction whole. */
@@ -362,14 +374,21 @@ export class PostgresSource implements Source {
       });
       this.log.info({ slot: this.settings.slotName, from: formatLsn(from) }, 'streaming');
       let skipping = false;
-      let transaction: { xid: string; prefix: string; tsMs: number; order: number; perTable: Map<string, number> } | null = null;
+      let transaction: StreamTransaction | null = null;
       let items: SourceItem[] = [];
       for await (const { walStart, message } of messages) {
         switch (message.tag) {
           case 'begin':
             // Published before a crash: its commit LSN is below the stored offset (the end of the last one published).
             skipping = message.finalLsn < from;
-            transaction = { xid: String(message.xid), prefix: lsnPositionPrefix(message.finalLsn), tsMs: message.commitTime, order: 0, perTable: new Map() };
+            transaction = {
+              xid: String(message.xid),
+              txId: BigInt(message.xid),
+              prefix: lsnPositionPrefix(message.finalLsn),
+              tsMs: message.commitTime,
+              order: 0,
+              perTable: new Map(),
+            };
             break;
           case 'relation':
             await this.relation(client, message);
@@ -394,7 +413,7 @@ export class PostgresSource implements Source {
               const relation = this.relations.get(id);
               if (!relation?.included) continue;
               const order = ++transaction.order;
-              const source = this.sourceInfo(relation.table, orderPosition(transaction.prefix, order, walStart), transaction.tsMs, 'false', walStart, transaction.xid);
+              const source = this.streamSource(relation, orderPosition(transaction.prefix, order, walStart), transaction, walStart);
               items.push({ kind: 'event', table: relation.table, event: { op: 't', before: null, after: null, source, tsMs: Date.now() } });
             }
             break;
@@ -492,61 +511,70 @@ export class PostgresSource implements Source {
     const name = qualifiedName(schema);
     this.relations.set(message.relationId, {
       table: schema,
+      name,
       convert: rowConverter(schema, (column, text) => this.log.warn({ table: name, column }, text)),
       keyIndexes: schema.primaryKey.map((k) => schema.columns.findIndex((c) => c.name === k)),
       included,
     });
   }
 
-  private rowEvent(
-    message: InsertMessage | UpdateMessage | DeleteMessage,
-    relation: Relation,
-    transaction: { xid: string; prefix: string; tsMs: number; order: number; perTable: Map<string, number> },
-    walStart: bigint,
-  ): ChangeEvent | null {
+  private rowEvent(message: InsertMessage | UpdateMessage | DeleteMessage, relation: Relation, transaction: StreamTransaction, walStart: bigint): ChangeEvent | null {
     const order = ++transaction.order;
-    const table = relation.table;
-    const name = qualifiedName(table);
-    const tableOrder = (transaction.perTable.get(name) ?? 0) + 1;
-    transaction.perTable.set(name, tableOrder);
-    const source = this.sourceInfo(table, orderPosition(transaction.prefix, order, walStart), transaction.tsMs, 'false', walStart, transaction.xid);
-    const common = { source, tsMs: Date.now(), transaction: { id: transaction.xid, totalOrder: order, dataCollectionOrder: tableOrder } };
-    if (message.tag === 'insert') return { op: 'c', before: null, after: relation.convert(texts(message.newTuple)), ...common };
+    const tableOrder = (transaction.perTable.get(relation.name) ?? 0) + 1;
+    transaction.perTable.set(relation.name, tableOrder);
+    const source = this.streamSource(relation, orderPosition(transaction.prefix, order, walStart), transaction, walStart);
+    const block = { id: transaction.xid, totalOrder: order, dataCollectionOrder: tableOrder };
+    const tsMs = Date.now();
+    // In text mode only an update's new image can hold an unchanged value: the others go to the converter as they are.
+    if (message.tag === 'insert') {
+      return { op: 'c', before: null, after: relation.convert(message.newTuple as (string | null)[]), source, tsMs, transaction: block };
+    }
     if (message.tag === 'delete') {
-      if (message.oldTuple) return { op: 'd', before: relation.convert(texts(message.oldTuple)), after: null, ...common };
-      if (!message.keyTuple) {
-        this.log.warn({ table: name }, 'a delete without its old key (REPLICA IDENTITY NOTHING) cannot be captured; set REPLICA IDENTITY FULL or add a primary key');
+      const old = message.oldTuple ?? message.keyTuple;
+      if (!old) {
+        this.log.warn({ table: relation.name }, 'a delete without its old key (REPLICA IDENTITY NOTHING) cannot be captured; set REPLICA IDENTITY FULL or add a primary key');
         return null;
       }
-      return { op: 'd', before: relation.convert(texts(message.keyTuple)), after: null, ...common };
+      return { op: 'd', before: relation.convert(texts(old)), after: null, source, tsMs, transaction: block };
     }
+    const old = message.oldTuple ?? message.keyTuple;
     let unchanged: string[] | undefined;
-    const newTexts = message.newTuple.map((value, i) => {
-      if (value !== UNCHANGED) return textOf(value);
-      // An unchanged TOASTed value: the full old image (REPLICA IDENTITY FULL) has it; otherwise the sinks keep theirs.
-      const before = message.oldTuple?.[i];
-      if (before !== undefined && before !== UNCHANGED) return textOf(before);
-      (unchanged ??= []).push(table.columns[i]?.name as string);
-      return null;
-    });
-    const after = relation.convert(newTexts);
-    const before = message.oldTuple ? relation.convert(texts(message.oldTuple)) : message.keyTuple ? relation.convert(texts(message.keyTuple)) : null;
-    return unchanged ? { op: 'u', before, after, unchanged, ...common } : { op: 'u', before, after, ...common };
+    let newTuple: Tuple = message.newTuple;
+    if (newTuple.includes(UNCHANGED)) {
+      newTuple = newTuple.map((value, i) => {
+        if (value !== UNCHANGED) return value;
+        // An unchanged TOASTed value: the full old image (REPLICA IDENTITY FULL) has it; otherwise the sinks keep theirs.
+        const before = message.oldTuple?.[i];
+        if (before !== undefined && before !== UNCHANGED) return before;
+        (unchanged ??= []).push(relation.table.columns[i]?.name as string);
+        return null;
+      });
+    }
+    const after = relation.convert(texts(newTuple));
+    const before = old ? relation.convert(texts(old)) : null;
+    return unchanged
+      ? { op: 'u', before, after, unchanged, source, tsMs, transaction: block }
+      : { op: 'u', before, after, source, tsMs, transaction: block };
   }
 
-  private sourceInfo(table: TableSchema, position: string, tsMs: number, snapshot: SourceInfo['snapshot'], walStart?: bigint, xid?: string): SourceInfo {
+  /** The source block of a streamed event, written out field by field: this runs for every row. */
+  private streamSource(relation: Relation, position: string, transaction: StreamTransaction, walStart: bigint): SourceInfo {
     return {
       connector: 'postgresql',
       name: this.settings.name,
       db: this.settings.connection.database,
-      schema: table.namespace,
-      table: table.table,
-      tsMs,
-      snapshot,
+      schema: relation.table.namespace,
+      table: relation.table.table,
+      tsMs: transaction.tsMs,
+      snapshot: 'false',
       position,
-      ...(walStart === undefined ? {} : { lsn: formatLsn(walStart) }),
-      ...(xid === undefined ? {} : { txId: BigInt(xid) }),
+      lsn: walStart,
+      txId: transaction.txId,
     };
+  }
+
+  private sourceInfo(table: TableSchema, position: string, tsMs: number, snapshot: SourceInfo['snapshot']): SourceInfo {
+    return { connector: 'postgresql', name: this.settings.name, db: this.settings.connection.database, schema: table.namespace, table: table.table, tsMs, snapshot, position };
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ColumnType } from '#core/column-type.ts';
+import { daysFromCivil } from '#core/calendar.ts';
 import { TributaryError } from '#core/errors.ts';
 import type { TableSchema } from '#core/table-schema.ts';
 import {
@@ -7,7 +8,6 @@ import {
   DATE_MINUS_INFINITY,
   TIMESTAMP_INFINITY,
   TIMESTAMP_MINUS_INFINITY,
-  daysFromCivil,
   rowConverter,
   valueFromText,
 } from './values.ts';

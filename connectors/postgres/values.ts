@@ -1,8 +1,9 @@
 import type { Row } from '#core/change-event.ts';
 import { describeColumnType, type ColumnType, type ColumnValue } from '#core/column-type.ts';
-import { fromUnscaled, toUnscaled } from '#core/decimal.ts';
+import { fromUnscaled, isIntegerText, toUnscaled } from '#core/decimal.ts';
 import { TributaryError } from '#core/errors.ts';
 import type { TableSchema } from '#core/table-schema.ts';
+import { daysFromCivil, digitsAt } from '#core/calendar.ts';
 
 // PostgreSQL values → ColumnValue (connectors/core/column-type.ts). Both paths hand over each value's text: pgoutput
 // sends every column's output function text, and the snapshot reads with pg's parsers replaced by the identity
@@ -182,23 +183,26 @@ const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
 function parseInt64(text: string, type: ColumnType): bigint {
+  // Up to 15 digits, the value is exact as a double: summed as one and converted, at a fraction of BigInt(text)'s cost.
+  const length = text.length;
+  const negative = text.charCodeAt(0) === 45;
+  if (length - (negative ? 1 : 0) <= 15) {
+    let i = negative ? 1 : 0;
+    if (length === i) throw invalid(type, 'an integer', text);
+    let value = 0;
+    for (; i < length; i++) {
+      const d = text.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) throw invalid(type, 'an integer', text);
+      value = value * 10 + d;
+    }
+    return BigInt(negative ? -value : value);
+  }
   if (!isIntegerText(text, 19)) throw invalid(type, 'an integer', text);
   const value = BigInt(text);
   if (value < INT64_MIN || value > INT64_MAX) throw invalid(type, 'an integer within 64 bits', text);
   return value;
 }
 
-/** `-?\d{1,maxDigits}` without a regex. */
-function isIntegerText(text: string, maxDigits: number): boolean {
-  const start = text.charCodeAt(0) === 45 ? 1 : 0;
-  const length = text.length - start;
-  if (length < 1 || length > maxDigits) return false;
-  for (let i = start; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
-}
 
 function parseFloatText(text: string, type: ColumnType): number {
   // Number() reads 'NaN', 'Infinity' and '-Infinity' as PostgreSQL prints them, and '-0' as -0.
@@ -314,27 +318,6 @@ const MICROS_PER_DAY = 86_400_000_000;
 const DAY_SECONDS = 86_400;
 /** Past this many seconds from the epoch, seconds × 10^6 + µs may leave float's exact integers: BigInt path. */
 const SAFE_SECONDS = 9_000_000_000;
-
-/** Days since 1970-01-01 of a proleptic Gregorian date with an astronomical year (Howard Hinnant's days_from_civil). */
-export function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yearOfEra = y - era * 400;
-  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
-  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
-  return era * 146097 + dayOfEra - 719468;
-}
-
-/** `count` decimal digits at `start`, or -1. */
-function digitsAt(text: string, start: number, count: number): number {
-  let value = 0;
-  for (let i = start; i < start + count; i++) {
-    const d = text.charCodeAt(i) - 48;
-    if (!(d >= 0 && d <= 9)) return -1; // NaN past the end fails too
-    value = value * 10 + d;
-  }
-  return value;
-}
 
 /** Whether `text` ends with ' BC' (PostgreSQL's era suffix for years before 1). */
 function isBc(text: string): boolean {

@@ -9,10 +9,10 @@ import {
   DATE_MINUS_INFINITY,
   TIMESTAMP_INFINITY,
   TIMESTAMP_MINUS_INFINITY,
-  daysFromCivil,
   rowConverter,
   valueFromText,
 } from '#postgres/values.ts';
+import { daysFromCivil } from '#core/calendar.ts';
 import { connectPostgres, scratchPostgresDatabase } from '#test/support/postgres.ts';
 
 // Every literal goes through the stack's PostgreSQL 15 as `SELECT $1::<type>` on a connection with the source's

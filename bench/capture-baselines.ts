@@ -1,0 +1,65 @@
+// Baselines and measurements shared by the capture benchmarks (bench/capture-mysql.ts, bench/capture-postgres.ts).
+import { readFileSync } from 'node:fs';
+import type { Kafka, Message } from 'kafkajs';
+import { ensureTopics } from '#kafka/admin.ts';
+import { TransactionalProducer } from '#kafka/producer.ts';
+import { uniqueName } from '#test/support/wait.ts';
+
+/** Average key and value bytes of the first `count` messages of `topic`. */
+export async function messageSizes(kafka: Kafka, topic: string, count: number): Promise<{ key: number; value: number }> {
+  const consumer = kafka.consumer({ groupId: uniqueName('bench-sizes'), readUncommitted: false });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let seen = 0;
+  let keys = 0;
+  let values = 0;
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      eachMessage: async ({ message }) => {
+        if (seen >= count) return;
+        seen++;
+        keys += message.key?.length ?? 0;
+        values += message.value?.length ?? 0;
+        if (seen === count) resolve();
+      },
+    });
+  });
+  await consumer.disconnect();
+  return { key: Math.round(keys / seen), value: Math.round(values / seen) };
+}
+
+/**
+ * The capture's transactional producer on its own, in this process: `count` pre-encoded messages of the given
+ * sizes, sent as the capture sends (at most 5,000 messages or 900 KiB at once) and committed as often (every 100 ms).
+ */
+export async function bareProducer(kafka: Kafka, topic: string, count: number, sizes: { key: number; value: number }): Promise<number> {
+  await ensureTopics(kafka, [{ topic, partitions: 1, replicationFactor: 1 }]);
+  const producer = await TransactionalProducer.connect(kafka, `${topic}-bare`);
+  const value = Buffer.alloc(sizes.value, 7);
+  const perSend = Math.min(5_000, Math.floor((900 * 1024) / (sizes.key + sizes.value + 64)));
+  const started = Date.now();
+  let transaction = await producer.begin();
+  let transactionStarted = Date.now();
+  for (let sent = 0; sent < count; sent += perSend) {
+    const messages: Message[] = [];
+    const timestamp = String(Date.now());
+    for (let i = sent; i < Math.min(count, sent + perSend); i++) {
+      messages.push({ key: Buffer.from(String(i).padStart(sizes.key, '0').slice(-sizes.key)), value, timestamp });
+    }
+    await transaction.send([{ topic, messages }]);
+    if (Date.now() - transactionStarted >= 100) {
+      await transaction.commit();
+      transaction = await producer.begin();
+      transactionStarted = Date.now();
+    }
+  }
+  await transaction.commit();
+  const elapsed = Date.now() - started;
+  await producer.close();
+  return elapsed;
+}
+
+export function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
