@@ -156,6 +156,8 @@ export async function runSinkBench(target: TestTarget): Promise<void> {
     const endOffset = end[0]!.high;
     const started = Date.now();
     const sink = startSink(config, groupId);
+    // The sink's first commit: from there on it drains at its steady rate (start-up and the first batch are behind it).
+    let first: { at: number; offset: bigint } | null = null;
     let peak = 0;
     const sampler = setInterval(() => {
       if (sink.child.exitCode === null) peak = Math.max(peak, peakRssMb(sink.child.pid!));
@@ -166,8 +168,10 @@ export async function runSinkBench(target: TestTarget): Promise<void> {
         async () => {
           if (sink.child.exitCode !== null) throw new Error(`the sink exited:\n${sink.output()}`);
           const offsets = await withAdmin(kafka, (admin) => admin.fetchOffsets({ groupId, topics: [topic] }));
+          const committed = BigInt(offsets[0]?.partitions[0]?.offset ?? '-1');
+          if (first === null && committed > 0n) first = { at: Date.now(), offset: committed };
           // The topic ends with the last transaction's commit marker: the sink's last offset to commit is one before.
-          return BigInt(offsets[0]?.partitions[0]?.offset ?? '-1') >= BigInt(endOffset) - 1n ? true : undefined;
+          return committed >= BigInt(endOffset) - 1n ? true : undefined;
         },
         30 * 60_000,
       );
@@ -180,7 +184,10 @@ export async function runSinkBench(target: TestTarget): Promise<void> {
     await sink.exited;
     const sinkRate = (EVENTS * 1000) / sinkMs;
     console.log(`sink from Kafka (${target.type}): ${(sinkMs / 1000).toFixed(2)} s, ${Math.round(sinkRate)} rows/s (process start included)`);
-    console.log(`ratio sink / from-memory: ${(sinkRate / memoryRate).toFixed(2)}`);
+    const steady = first as { at: number; offset: bigint } | null;
+    const drained = steady && started + sinkMs > steady.at ? (Number(BigInt(endOffset) - 1n - steady.offset) * 1000) / (started + sinkMs - steady.at) : null;
+    if (drained) console.log(`sink steady drain after its first commit: ${Math.round(drained)} rows/s`);
+    console.log(`ratio sink / from-memory: ${(sinkRate / memoryRate).toFixed(2)}${drained ? ` (steady drain: ${(drained / memoryRate).toFixed(2)})` : ''}`);
     console.log(`sink peak RSS: ${peak.toFixed(0)} MB`);
     const [memoryRows, sinkRows] = [await target.rowCount(memoryDb, 'customers'), await target.rowCount(sinkDb, 'customers')];
     console.log(`rows: from-memory ${memoryRows}, sink ${sinkRows} (expected ${KEYS})`);
