@@ -46,3 +46,12 @@ describe('classifyClickHouseError', () => {
     expect(classifyClickHouseError('writing', new TypeError('x is undefined'))).toMatchObject({ code: 'INTERNAL', retriable: false });
   });
 });
+
+describe('classifyClickHouseError: schema races between sink instances', () => {
+  it('retries an ADD COLUMN of a column that another instance has just added, and nothing else of ILLEGAL_COLUMN', () => {
+    const raced = classifyClickHouseError('preparing t', new Error('Code: 44, e.displayText() = DB::Exception: Cannot add column b: column with this name already exists'));
+    expect(raced.retriable).toBe(true);
+    const other = classifyClickHouseError('inserting', new Error('Code: 44, e.displayText() = DB::Exception: Sorting key cannot contain nullable columns'));
+    expect(other.retriable).toBe(false);
+  });
+});

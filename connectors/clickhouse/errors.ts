@@ -39,6 +39,9 @@ const RETRIABLE_SERVER_CODES = new Set([
   394, // QUERY_WAS_CANCELLED
   425, // SYSTEM_ERROR
   473, // DEADLOCK_AVOIDED (table lock wait timed out)
+  // Another sink instance added the column or created the table a moment before: the retry reads the table again.
+  15, // DUPLICATE_COLUMN
+  57, // TABLE_ALREADY_EXISTS
   999, // KEEPER_EXCEPTION
 ]);
 
@@ -74,7 +77,9 @@ export function classifyClickHouseError(action: string, error: unknown, secret?:
     );
   }
   const unreachable = RETRIABLE_SYSTEM_CODES.has(systemCode) || /^Timeout error|socket hang up/i.test(raw);
-  const overloaded = code !== undefined && RETRIABLE_SERVER_CODES.has(code);
+  // 18.16 answers ADD COLUMN of a column another instance has just added with ILLEGAL_COLUMN, "already exists".
+  const raced = code === 44 && /already exists/i.test(raw);
+  const overloaded = code !== undefined && (RETRIABLE_SERVER_CODES.has(code) || raced);
   // No server code at all: a proxy or load balancer in front of ClickHouse answered, typically with a 5xx page.
   const gateway = code === undefined && /\b50[0234]\b|Bad Gateway|Service Unavailable|Gateway Time-?out/i.test(raw);
   const retriable = unreachable || overloaded || gateway;

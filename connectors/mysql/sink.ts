@@ -174,6 +174,9 @@ const RETRIABLE_CODES = new Set([
   'ER_SERVER_SHUTDOWN',
   'ER_LOCK_DEADLOCK',
   'ER_LOCK_WAIT_TIMEOUT',
+  // Another sink instance added the column or created the table a moment before: the retry reads the table again.
+  'ER_DUP_FIELDNAME',
+  'ER_TABLE_EXISTS_ERROR',
   'ER_QUERY_INTERRUPTED',
   'ER_CLIENT_INTERACTION_TIMEOUT',
   // --read-only / super_read_only: what a primary says during a failover until the new one takes writes.

@@ -4,6 +4,7 @@ import { TributaryError, withAction } from '#core/errors.ts';
 import type { Logger } from '#core/log.ts';
 import { retry } from '#core/retry.ts';
 import type { Sink } from '#core/sink.ts';
+import type { TableSchema } from '#core/table-schema.ts';
 import { consumeGroup, isRebalanceError, matchingTopics, type ConsumedMessage, type PartitionBatch } from '#kafka/consumer.ts';
 import { DeadLetters } from '#kafka/dead-letters.ts';
 import type { AvroSerde } from '#kafka/serde.ts';
@@ -41,6 +42,8 @@ export class SinkRunner {
   private readonly paused = new Set<string>();
   /** Per partition, the apply and commit of its last queued chunk (settled: failures are reported through the batch). */
   private readonly lanes = new Map<string, Promise<void>>();
+  /** The last prepare queued (see prepare()). */
+  private preparing: Promise<void> = Promise.resolve();
   private applies = 0;
   /** Messages set aside in a row: past a hundred, the target itself is at fault, not the messages. */
   private poisonedInARow = 0;
@@ -190,6 +193,16 @@ export class SinkRunner {
     return pending;
   }
 
+  /**
+   * The sink's prepare, one at a time: partitions apply concurrently, and two of them meeting a new schema version
+   * of one table must not both alter it.
+   */
+  private prepare(table: TableSchema): Promise<void> {
+    const prepared = this.preparing.then(() => this.sink.prepare(table));
+    this.preparing = prepared.catch(() => undefined);
+    return prepared;
+  }
+
   /** Applies `pending` in one target transaction; a change the target refuses is found by halving and set aside. */
   private async apply(batch: PartitionBatch, pending: Pending[], signal: AbortSignal): Promise<void> {
     if (pending.length === 0) return;
@@ -207,7 +220,7 @@ export class SinkRunner {
             abandoned = true;
             return;
           }
-          for (const group of groups) await this.sink.prepare(group.table);
+          for (const group of groups) await this.prepare(group.table);
           await this.sink.apply(groups, token);
         },
         { signal, log: this.log, maxDelayMs: 5_000 },
