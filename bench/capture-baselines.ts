@@ -1,12 +1,13 @@
 // Baselines and measurements shared by the capture benchmarks (bench/capture-mysql.ts, bench/capture-postgres.ts).
 import { readFileSync } from 'node:fs';
-import type { Kafka, Message } from 'kafkajs';
+import { Kafka, logLevel, type Message } from 'kafkajs';
 import { ensureTopics } from '#kafka/admin.ts';
 import { TransactionalProducer } from '#kafka/producer.ts';
+import { stackEnv } from '#test/support/stack-env.ts';
 import { uniqueName } from '#test/support/wait.ts';
 
 /** Average key and value bytes of the first `count` messages of `topic`. */
-export async function messageSizes(kafka: Kafka, topic: string, count: number): Promise<{ key: number; value: number }> {
+async function messageSizes(kafka: Kafka, topic: string, count: number): Promise<{ key: number; value: number }> {
   const consumer = kafka.consumer({ groupId: uniqueName('bench-sizes'), readUncommitted: false });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
@@ -32,7 +33,7 @@ export async function messageSizes(kafka: Kafka, topic: string, count: number): 
  * The capture's transactional producer on its own, in this process: `count` pre-encoded messages of the given
  * sizes, sent as the capture sends (at most 5,000 messages or 900 KiB at once) and committed as often (every 100 ms).
  */
-export async function bareProducer(kafka: Kafka, topic: string, count: number, sizes: { key: number; value: number }): Promise<number> {
+async function bareProducer(kafka: Kafka, topic: string, count: number, sizes: { key: number; value: number }): Promise<number> {
   await ensureTopics(kafka, [{ topic, partitions: 1, replicationFactor: 1 }]);
   const producer = await TransactionalProducer.connect(kafka, `${topic}-bare`);
   const value = Buffer.alloc(sizes.value, 7);
@@ -62,4 +63,20 @@ export async function bareProducer(kafka: Kafka, topic: string, count: number, s
 export function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+/**
+ * The bare producer baseline for a capture that wrote `count` messages to `captured`: the same number of messages of
+ * the same average sizes, sent to `bareTopic`. Prints it and returns its messages/s.
+ */
+export async function producerBaseline(kafka: Kafka, captured: string, bareTopic: string, count: number): Promise<number> {
+  const sizes = await messageSizes(kafka, captured, Math.min(count, 2_000));
+  // Quiet: kafkajs logs every AddPartitionsToTxn retried right after a commit as an error; here that is expected.
+  const quiet = new Kafka({ brokers: stackEnv('KAFKA_BROKERS').split(','), logLevel: logLevel.NOTHING });
+  const producerMs = await bareProducer(quiet, bareTopic, count, sizes);
+  const producerRate = (count * 1000) / producerMs;
+  console.log(
+    `bare kafkajs producer: ${(producerMs / 1000).toFixed(2)} s, ${Math.round(producerRate)} messages/s (key ${sizes.key} B, value ${sizes.value} B)`,
+  );
+  return producerRate;
 }

@@ -8,11 +8,10 @@
 //    key and value size, with the capture's send size and commit period: the ceiling of a kafkajs-based capture.
 // Prints rows/s of all three, capture's ratio to each baseline, and capture's peak RSS.
 // Run: npx tsx bench/capture-mysql.ts [rows] [--one-transaction]
-import { Kafka, logLevel } from 'kafkajs';
 import mysql from 'mysql2/promise';
 import ZongJi from '@vlasky/zongji';
 import '#test/support/stack-env.ts';
-import { bareProducer, messageSizes, peakRssMb } from './capture-baselines.ts';
+import { peakRssMb, producerBaseline } from './capture-baselines.ts';
 import { createKafka } from '#kafka/client.ts';
 import { TransactionalProducer } from '#kafka/producer.ts';
 import { captureTopics, ensureCaptureTopics, offsetMessage } from '#capture/bookkeeping.ts';
@@ -133,14 +132,7 @@ try {
   const captureRate = (ROWS * 1000) / captureMs;
   console.log(`capture into Kafka: ${(captureMs / 1000).toFixed(2)} s, ${Math.round(captureRate)} rows/s (process start included)`);
 
-  const sizes = await messageSizes(kafka, `${prefix}.${db.name}.customers`, Math.min(ROWS, 2_000));
-  // Quiet: kafkajs logs every AddPartitionsToTxn retried right after a commit as an error; here that is expected.
-  const quiet = new Kafka({ brokers: stackEnv('KAFKA_BROKERS').split(','), logLevel: logLevel.NOTHING });
-  const producerMs = await bareProducer(quiet, `${prefix}.bare`, ROWS, sizes);
-  const producerRate = (ROWS * 1000) / producerMs;
-  console.log(
-    `bare kafkajs producer: ${(producerMs / 1000).toFixed(2)} s, ${Math.round(producerRate)} messages/s (key ${sizes.key} B, value ${sizes.value} B)`,
-  );
+  const producerRate = await producerBaseline(kafka, `${prefix}.${db.name}.customers`, `${prefix}.bare`, ROWS);
   console.log(`ratio capture / bare reader: ${(captureRate / bareRate).toFixed(2)}`);
   console.log(`ratio capture / bare producer: ${(captureRate / producerRate).toFixed(2)}`);
   console.log(`capture peak RSS: ${peak.toFixed(0)} MB`);

@@ -14,10 +14,10 @@
 // Prints rows/s of each, capture's ratio to the bare reader and to the producer, and capture's peak RSS.
 // Run: npx tsx bench/capture-postgres.ts [rows] [--one-transaction]
 import { setTimeout as delay } from 'node:timers/promises';
-import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import type { Consumer, Kafka } from 'kafkajs';
 import type pg from 'pg';
 import '#test/support/stack-env.ts';
-import { bareProducer, messageSizes, peakRssMb } from './capture-baselines.ts';
+import { peakRssMb, producerBaseline } from './capture-baselines.ts';
 import { createKafka } from '#kafka/client.ts';
 import { captureTopics, ensureCaptureTopics } from '#capture/bookkeeping.ts';
 import { formatLsn, parseLsn } from '#postgres/lsn.ts';
@@ -227,14 +227,7 @@ try {
       `${topic} ends at offset ${end}: ${ROWS} events and the transaction markers)`,
   );
 
-  const sizes = await messageSizes(kafka, topic, Math.min(ROWS, 2_000));
-  // Quiet: kafkajs logs every AddPartitionsToTxn retried right after a commit as an error; here that is expected.
-  const quiet = new Kafka({ brokers: stackEnv('KAFKA_BROKERS').split(','), logLevel: logLevel.NOTHING });
-  const producerMs = await bareProducer(quiet, `${prefix}.bare`, ROWS, sizes);
-  const producerRate = (ROWS * 1000) / producerMs;
-  console.log(
-    `bare kafkajs producer: ${(producerMs / 1000).toFixed(2)} s, ${Math.round(producerRate)} messages/s (key ${sizes.key} B, value ${sizes.value} B)`,
-  );
+  const producerRate = await producerBaseline(kafka, topic, `${prefix}.bare`, ROWS);
   console.log(`ratio capture / bare reader: ${(captureRate / bareRate).toFixed(2)}`);
   console.log(`ratio capture / bare producer: ${(captureRate / producerRate).toFixed(2)}`);
   console.log(`capture peak RSS: ${peak.toFixed(0)} MB`);

@@ -1,25 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { ChangeEvent } from '#core/change-event.ts';
-import type { TableSchema } from '#core/table-schema.ts';
 import { buildTableAvro } from '#schemas/table-avro.ts';
-import { mysqlEvent } from '#test/fixtures/events.ts';
+import { DOCS_TABLE, mysqlEvent } from '#test/fixtures/events.ts';
 import { AvroSerde } from '#kafka/serde.ts';
 import { stackEnv } from '#test/support/stack-env.ts';
 import { uniqueName } from '#test/support/wait.ts';
 import { EventEncoder, POSITION_HEADER, UNCHANGED_HEADER } from '#kafka/event-codec.ts';
 import { MessageBatch, topicMessages } from '#kafka/message-batch.ts';
 
-const table: TableSchema = {
-  namespace: 'inventory',
-  table: 'docs',
-  columns: [
-    { name: 'id', type: { kind: 'int32' }, nullable: false, sourceType: 'int4' },
-    { name: 'title', type: { kind: 'string' }, nullable: true, sourceType: 'text' },
-    { name: 'body', type: { kind: 'string' }, nullable: true, sourceType: 'text' },
-  ],
-  primaryKey: ['id'],
-};
-const avro = buildTableAvro(table, { topicPrefix: uniqueName('codec'), connector: 'mysql' });
+const avro = buildTableAvro(DOCS_TABLE, { topicPrefix: uniqueName('codec'), connector: 'mysql' });
 
 const insert = mysqlEvent('c', null, { id: 1, title: 'a', body: 'long' }, 1);
 const update = (unchanged?: string[]): ChangeEvent => ({ ...(mysqlEvent('u', null, { id: 1, title: 'b', body: null }, 2) as Extract<ChangeEvent, { op: 'u' }>), ...(unchanged ? { unchanged } : {}) });

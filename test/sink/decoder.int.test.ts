@@ -1,26 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { ChangeEvent } from '#core/change-event.ts';
-import type { TableSchema } from '#core/table-schema.ts';
 import type { ConsumedMessage } from '#kafka/consumer.ts';
 import { EventEncoder, UNCHANGED_HEADER } from '#kafka/event-codec.ts';
 import { buildTableAvro } from '#schemas/table-avro.ts';
-import { mysqlEvent } from '#test/fixtures/events.ts';
+import { DOCS_TABLE, mysqlEvent } from '#test/fixtures/events.ts';
 import { AvroSerde } from '#kafka/serde.ts';
 import { stackEnv } from '#test/support/stack-env.ts';
 import { uniqueName } from '#test/support/wait.ts';
 import { ChangeDecoder } from '#sink/decoder.ts';
 
-const table: TableSchema = {
-  namespace: 'inventory',
-  table: 'docs',
-  columns: [
-    { name: 'id', type: { kind: 'int32' }, nullable: false, sourceType: 'int4' },
-    { name: 'title', type: { kind: 'string' }, nullable: true, sourceType: 'text' },
-    { name: 'body', type: { kind: 'string' }, nullable: true, sourceType: 'text' },
-  ],
-  primaryKey: ['id'],
-};
-const avro = buildTableAvro(table, { topicPrefix: uniqueName('codec'), connector: 'mysql' });
+const avro = buildTableAvro(DOCS_TABLE, { topicPrefix: uniqueName('codec'), connector: 'mysql' });
 
 async function roundTrip(event: ChangeEvent, headers?: Record<string, string>) {
   const serde = new AvroSerde({ url: stackEnv('SCHEMA_REGISTRY_URL') });
