@@ -4,10 +4,10 @@ import { TributaryError } from '#core/errors.ts';
 import { log } from '#core/log.ts';
 import type { SnapshotProgress, Source, SourceItem, SourceOffset } from '#core/source.ts';
 import { tableFilter } from '#core/table-filter.ts';
-import { qualifiedName, type TableSchema } from '#core/table-schema.ts';
+import { qualifiedName, type ColumnSchema, type TableSchema } from '#core/table-schema.ts';
 import type { PostgresConnection } from '#config/connection.ts';
 import { PgTypeCatalog } from './catalog.ts';
-import { classifyPostgresError, pgOptions } from './connection.ts';
+import { classifyPostgresError, pgOptions, quoteIdent } from './connection.ts';
 import { formatLsn, lsnPosition, lsnPositionPrefix, orderPosition, parseLsn } from './lsn.ts';
 import { UNCHANGED, type DeleteMessage, type InsertMessage, type RelationMessage, type Tuple, type UpdateMessage } from './pgoutput.ts';
 import { preflight } from './preflight.ts';
@@ -16,7 +16,7 @@ import { ReplicationConnection } from './replication-stream.ts';
 import { readTableSchema, readTableSchemas, type PostgresTable } from './schema-reader.ts';
 import { dropSlot, emitHeartbeat, formatBytes, retainedWalWarning, slotInfo, slotProblem, type SlotInfo } from './slot.ts';
 import { estimateRows, openSnapshot, readTableChunks } from './snapshot.ts';
-import { rowConverter } from './values.ts';
+import { rowConverter, textParser } from './values.ts';
 
 export type SnapshotMode = 'initial' | 'never' | 'when_needed' | 'schema_only';
 
@@ -400,6 +400,9 @@ export class PostgresSource implements Source {
             const relation = this.relations.get(message.relationId);
             if (!relation?.included) break;
             const event = this.rowEvent(message, relation, transaction, walStart);
+            if (event?.op === 'u' && event.unchanged && message.tag === 'update' && message.keyTuple && !message.oldTuple) {
+              await this.readMovedValues(client, relation, event, message.newTuple);
+            }
             if (event) items.push({ kind: 'event', table: relation.table, event });
             if (items.length >= ITEMS_PER_YIELD) {
               yield items;
@@ -555,6 +558,36 @@ export class PostgresSource implements Source {
     return unchanged
       ? { op: 'u', before, after, unchanged, source, tsMs, transaction: block }
       : { op: 'u', before, after, source, tsMs, transaction: block };
+  }
+
+  /**
+   * An update that moved its row to another key, with a TOASTed value the server did not send and no old image to
+   * take it from (REPLICA IDENTITY DEFAULT). It is published as a delete and a create (services/capture/key-change.ts),
+   * and a create cannot leave a column as it was, so the value is read from the source by the row's new key: the
+   * row's value now, which equals the event's unless a later change of that column follows in the stream, which then
+   * brings the sinks up to date. A row not found (deleted or moved again since) keeps null: its later delete or move
+   * is in the stream too.
+   */
+  private async readMovedValues(client: pg.Client, relation: Relation, event: Extract<ChangeEvent, { op: 'u' }>, newTuple: Tuple): Promise<void> {
+    const table = relation.table;
+    const columns = (event.unchanged ?? []).map((name) => table.columns.find((c) => c.name === name) as ColumnSchema);
+    const keys = relation.keyIndexes.map((i) => table.columns[i] as ColumnSchema);
+    const sql =
+      `SELECT ${columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${quoteIdent(table.namespace)}.${quoteIdent(table.table)} ` +
+      `WHERE (${keys.map((c) => quoteIdent(c.name)).join(', ')}) = (${keys.map((c, i) => `$${i + 1}::${c.sourceType}`).join(', ')})`;
+    let row: (string | null)[] | undefined;
+    try {
+      const result = await client.query<(string | null)[]>({ text: sql, values: relation.keyIndexes.map((i) => textOf(newTuple[i] ?? null)), rowMode: 'array' });
+      row = result.rows[0];
+    } catch (error) {
+      throw classifyPostgresError(`reading the unchanged values of a row of ${relation.name} that moved to a new key`, error);
+    }
+    if (!row) return;
+    columns.forEach((column, i) => {
+      const text = row[i] ?? null;
+      event.after[column.name] = text === null ? null : textParser(column.type)(text);
+    });
+    delete event.unchanged;
   }
 
   /** The source block of a streamed event, written out field by field: this runs for every row. */

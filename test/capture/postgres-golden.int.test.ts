@@ -622,8 +622,7 @@ describe('PostgreSQL → Kafka → MariaDB and ClickHouse', () => {
     expect(events(kafka.messages, topic)[1]?.headers['tributary.unchanged']).toBe('["big"]');
   }, 60_000);
 
-  // A known limitation, kept as a test that must fail until it is lifted (then drop `.fails`): see TYPES.md.
-  it.fails('LIMITATION: an update that moves the key of a row with an unchanged TOASTed value keeps the value (today the create carries null)', async () => {
+  it('keeps an unchanged TOASTed value of a row whose key an update moved (read from the source by the new key)', async () => {
     const p = await stage(async (sql) => {
       await sql.query('CREATE TABLE moved (id bigint PRIMARY KEY, big text, n integer NOT NULL)');
       await sql.query(`INSERT INTO moved VALUES (1, ${bigText}, 1)`);
