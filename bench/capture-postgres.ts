@@ -21,7 +21,7 @@ import { peakRssMb, producerBaseline } from './capture-baselines.ts';
 import { createKafka } from '#kafka/client.ts';
 import { captureTopics, ensureCaptureTopics } from '#capture/bookkeeping.ts';
 import { formatLsn, parseLsn } from '#postgres/lsn.ts';
-import { UNCHANGED, type Tuple } from '#postgres/pgoutput.ts';
+import { tupleTexts, type Tuple } from '#postgres/pgoutput.ts';
 import { ReplicationConnection } from '#postgres/replication-stream.ts';
 import { readTableSchema } from '#postgres/schema-reader.ts';
 import { rowConverter } from '#postgres/values.ts';
@@ -50,10 +50,6 @@ async function load(sql: pg.Client): Promise<number> {
     );
   }
   return Date.now() - started;
-}
-
-function texts(tuple: Tuple): (string | null)[] {
-  return tuple.map((value) => (value === null || value === UNCHANGED ? null : typeof value === 'string' ? value : value.toString('utf8')));
 }
 
 /**
@@ -187,7 +183,7 @@ try {
   const table = await readTableSchema(sql, 'public', TABLE);
   if (!table) throw new Error(`table public.${TABLE} not found`);
   const convert = rowConverter(table.schema);
-  const converting = await bareReader(db.name, bareSlot, publication, (tuple) => void convert(texts(tuple)));
+  const converting = await bareReader(db.name, bareSlot, publication, (tuple) => void convert(tupleTexts(tuple)));
   const second = await bareReader(db.name, bareSlot, publication);
   const bare = first.ms <= second.ms ? first : second;
   const bareRate = (ROWS * 1000) / bare.ms;

@@ -8,6 +8,11 @@ import type { TableSchema } from './table-schema.ts';
 export type SourceOffset = { [key: string]: SourceOffsetValue };
 export type SourceOffsetValue = string | number | boolean | null | SourceOffsetValue[] | SourceOffset;
 
+/** A source's own offset shape as the plain JSON value the runner stores (a copy: later changes do not leak in). */
+export function toSourceOffset(offset: object): SourceOffset {
+  return JSON.parse(JSON.stringify(offset)) as SourceOffset;
+}
+
 /** What a source hands the capture runner, in source order. */
 export type SourceItem =
   /** One row change, with the table schema it must be encoded with (the schema current when it was written). */

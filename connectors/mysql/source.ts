@@ -3,7 +3,7 @@ import type { ZongJiTableMapEntry } from '@vlasky/zongji';
 import type { ChangeEvent, Row, SourceInfo } from '#core/change-event.ts';
 import { describeColumnType, type ColumnValue } from '#core/column-type.ts';
 import { TributaryError } from '#core/errors.ts';
-import type { SnapshotProgress, Source, SourceItem, SourceOffset, SourceOffsetValue } from '#core/source.ts';
+import { toSourceOffset, type SnapshotProgress, type Source, type SourceItem, type SourceOffset, type SourceOffsetValue } from '#core/source.ts';
 import { tableFilter } from '#core/table-filter.ts';
 import { qualifiedName, type ColumnSchema, type TableSchema } from '#core/table-schema.ts';
 import { binlogTableSchema, type BinlogTableMapEvent } from './binlog-columns.ts';
@@ -110,7 +110,7 @@ export class MySqlSource implements Source {
       if (this.settings.snapshot === 'never') {
         const binlog = await this.currentCoordinates();
         offset = { binlog };
-        yield { kind: 'commit', offset: toOffset(offset) };
+        yield { kind: 'commit', offset: toSourceOffset(offset) };
       } else {
         offset = { binlog: { file: '', pos: '0', gtids: '' }, snapshot: { completed: [], table: null, lastKey: null } };
       }
@@ -141,7 +141,7 @@ export class MySqlSource implements Source {
         this.schemas.set(name, table);
         yield { kind: 'schema-change', namespace: table.namespace, tableName: table.table, table, ddl: '', position, tsMs: Date.now() };
       }
-      yield { kind: 'commit', offset: toOffset({ binlog, snapshot }) };
+      yield { kind: 'commit', offset: toSourceOffset({ binlog, snapshot }) };
 
       if (this.settings.snapshot !== 'schema_only') {
         for (const table of tables) {
@@ -153,12 +153,12 @@ export class MySqlSource implements Source {
           snapshot.completed = [...snapshot.completed, name];
           snapshot.table = null;
           snapshot.lastKey = null;
-          yield { kind: 'commit', offset: toOffset({ binlog, snapshot }) };
+          yield { kind: 'commit', offset: toSourceOffset({ binlog, snapshot }) };
         }
       }
       await connection.query('COMMIT');
       const done: MySqlOffset = { binlog };
-      yield { kind: 'commit', offset: toOffset(done) };
+      yield { kind: 'commit', offset: toSourceOffset(done) };
       return done;
     } finally {
       await this.release(connection);
@@ -190,7 +190,7 @@ export class MySqlSource implements Source {
       const lastKey = chunk.lastKey.length > 0 ? encodeKey(chunk.lastKey) : null;
       at.snapshot.table = lastKey ? name : null;
       at.snapshot.lastKey = lastKey;
-      yield { kind: 'commit', offset: toOffset({ binlog: at.binlog, snapshot: at.snapshot }) };
+      yield { kind: 'commit', offset: toSourceOffset({ binlog: at.binlog, snapshot: at.snapshot }) };
       if (signal.aborted) return;
     }
     progress.done = true;
@@ -244,7 +244,7 @@ export class MySqlSource implements Source {
             break;
           case 'xid':
             inTransaction = false;
-            yield { kind: 'commit', offset: toOffset({ binlog: item.resume }), ...(event.gtid ? { transactionId: event.gtid } : {}) };
+            yield { kind: 'commit', offset: toSourceOffset({ binlog: item.resume }), ...(event.gtid ? { transactionId: event.gtid } : {}) };
             break;
           case 'query': {
             const query = (event.query ?? '').trim();
@@ -254,15 +254,15 @@ export class MySqlSource implements Source {
               order.perTable.clear();
             } else if (/^COMMIT$/i.test(query)) {
               inTransaction = false;
-              yield { kind: 'commit', offset: toOffset({ binlog: item.resume }), ...(event.gtid ? { transactionId: event.gtid } : {}) };
+              yield { kind: 'commit', offset: toSourceOffset({ binlog: item.resume }), ...(event.gtid ? { transactionId: event.gtid } : {}) };
             } else if (!inTransaction) {
               yield* this.ddl(control, item, query);
-              yield { kind: 'commit', offset: toOffset({ binlog: item.resume }) };
+              yield { kind: 'commit', offset: toSourceOffset({ binlog: item.resume }) };
             }
             break;
           }
           case 'heartbeat':
-            if (!inTransaction) yield { kind: 'heartbeat', offset: toOffset({ binlog: item.resume }) };
+            if (!inTransaction) yield { kind: 'heartbeat', offset: toSourceOffset({ binlog: item.resume }) };
             break;
           default:
             break;
@@ -452,9 +452,6 @@ interface TransactionOrder {
   perTable: Map<string, number>;
 }
 
-function toOffset(offset: MySqlOffset): SourceOffset {
-  return JSON.parse(JSON.stringify(offset)) as SourceOffset;
-}
 
 
 function changeEvent(op: ChangeEvent['op'], before: Row | null, after: Row | null, source: SourceInfo): ChangeEvent {

@@ -66,6 +66,12 @@ export function classifyPostgresError(action: string, error: unknown): Tributary
   return new TributaryError(retriable ? 'SOURCE_UNAVAILABLE' : 'SOURCE_REJECTED', `${action}: ${message}`, { retriable, cause: error });
 }
 
+/** server_version_num of a plain SQL connection (150004 for 15.4). */
+export async function serverVersionNum(client: pg.ClientBase): Promise<number> {
+  const result = await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
+  return Number(result.rows[0]?.v ?? 0);
+}
+
 /** Quotes a Postgres identifier: doubled inner quotes, so any name is one identifier and never SQL. */
 export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;

@@ -17,6 +17,16 @@ export type TupleValue = string | null | typeof UNCHANGED | Buffer;
 /** A row image: one value per column of the relation, in the relation's column order. */
 export type Tuple = TupleValue[];
 
+/** A tuple value as the text the value parsers take: null for SQL NULL and for an unchanged TOASTed value. */
+export function tupleText(value: TupleValue): string | null {
+  if (value === null || value === UNCHANGED) return null;
+  return typeof value === 'string' ? value : value.toString('utf8');
+}
+
+export function tupleTexts(tuple: Tuple): (string | null)[] {
+  return tuple.map(tupleText);
+}
+
 export interface BeginMessage {
   tag: 'begin';
   /** LSN of the transaction's commit record: the `commitLsn` of its Commit message. */

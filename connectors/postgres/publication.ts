@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { TributaryError, withAction } from '#core/errors.ts';
-import { classifyPostgresError, quoteIdent } from './connection.ts';
+import { classifyPostgresError, quoteIdent, serverVersionNum } from './connection.ts';
 import { quoteTable, type QualifiedTable } from './names.ts';
 
 // The publication says which tables pgoutput sends. The source owns it: it holds exactly the included tables,
@@ -200,8 +200,7 @@ async function ensureInTransaction(client: pg.ClientBase, name: string, tables: 
   if (current === null) {
     const { added } = publicationDiff([], tables);
     await refuseTablesWithoutIdentity(client, added);
-    const version = Number((await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]?.v ?? 0);
-    await client.query(createPublicationSql(name, added, version >= 130_000));
+    await client.query(createPublicationSql(name, added, (await serverVersionNum(client)) >= 130_000));
     return { created: true, allTables: false, schemas: [], added, removed: [], publishChanged: false };
   }
   const setPublish = publishIncomplete(current.publishes);

@@ -322,7 +322,8 @@ export class ReplicationConnection {
     }
   }
 
-  private async serverVersion(): Promise<number> {
+  /** server_version_num (150004 for 15.4), read once. */
+  async serverVersion(): Promise<number> {
     if (this.serverVersionNum === null) {
       const row = (await this.command('reading the server version', 'SHOW server_version_num'))[0] ?? {};
       this.serverVersionNum = Number(row.server_version_num);

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { TributaryError } from '#core/errors.ts';
 import { qualifiedName, type TableSchema } from '#core/table-schema.ts';
 import { classifyPostgresError, quoteIdent, quoteLiteral } from './connection.ts';
+import { quoteTable } from './names.ts';
 
 // A snapshot reads every table inside one REPEATABLE READ transaction that imported the snapshot the replication
 // slot exported when it was created: rows committed before the slot's consistent point are in it, and the slot
@@ -29,7 +30,7 @@ export interface TextChunk {
   lastKey: string[];
 }
 
-const tableName = (table: TableSchema) => `${quoteIdent(table.namespace)}.${quoteIdent(table.table)}`;
+const tableName = (table: TableSchema) => quoteTable({ schema: table.namespace, table: table.table });
 
 function columnOf(table: TableSchema, name: string) {
   const column = table.columns.find((c) => c.name === name);

@@ -2,15 +2,16 @@ import pg from 'pg';
 import type { ChangeEvent, Row, SourceInfo } from '#core/change-event.ts';
 import { TributaryError } from '#core/errors.ts';
 import { log } from '#core/log.ts';
-import type { SnapshotProgress, Source, SourceItem, SourceOffset } from '#core/source.ts';
+import { toSourceOffset, type SnapshotProgress, type Source, type SourceItem, type SourceOffset } from '#core/source.ts';
 import { tableFilter } from '#core/table-filter.ts';
 import { qualifiedName, type ColumnSchema, type TableSchema } from '#core/table-schema.ts';
 import type { PostgresConnection } from '#config/connection.ts';
 import { PgTypeCatalog } from './catalog.ts';
 import { classifyPostgresError, pgOptions, quoteIdent } from './connection.ts';
 import { formatLsn, lsnPosition, lsnPositionPrefix, orderPosition, parseLsn } from './lsn.ts';
-import { UNCHANGED, type DeleteMessage, type InsertMessage, type RelationMessage, type Tuple, type UpdateMessage } from './pgoutput.ts';
+import { tupleText, tupleTexts, UNCHANGED, type DeleteMessage, type InsertMessage, type RelationMessage, type Tuple, type UpdateMessage } from './pgoutput.ts';
 import { preflight } from './preflight.ts';
+import { quoteTable } from './names.ts';
 import { dropPublication, ensurePublication } from './publication.ts';
 import { ReplicationConnection } from './replication-stream.ts';
 import { readTableSchema, readTableSchemas, type PostgresTable } from './schema-reader.ts';
@@ -258,7 +259,7 @@ export class PostgresSource implements Source {
     const { slotName, snapshot } = this.settings;
     if (snapshot === 'never' && slot?.confirmedFlushLsn != null) {
       const offset = { lsn: formatLsn(slot.confirmedFlushLsn) };
-      yield { kind: 'commit', offset: toOffset(offset) };
+      yield { kind: 'commit', offset: toSourceOffset(offset) };
       return offset;
     }
     if (slot) await dropSlot(client, slotName, { terminateActive: true });
@@ -269,7 +270,7 @@ export class PostgresSource implements Source {
       const lsn = formatLsn(created.consistentPoint);
       if (!this.readsRows() || created.snapshotName === null) {
         const offset = { lsn };
-        yield { kind: 'commit', offset: toOffset(offset) };
+        yield { kind: 'commit', offset: toSourceOffset(offset) };
         return offset;
       }
       // The export lives until the next command on `replication`: the snapshot transaction imports it first.
@@ -329,7 +330,7 @@ export class PostgresSource implements Source {
           progress.rowsDone += chunk.rows.length;
           progress.rowsPerSecond = Math.round(progress.rowsDone / Math.max(0.001, (Date.now() - started) / 1000));
           const next: PostgresOffset = { lsn: offset.lsn, snapshot: { ...withTables(state), completed, table: name, lastKey: chunk.lastKey.length > 0 ? chunk.lastKey : null } };
-          items.push({ kind: 'commit', offset: toOffset(next) });
+          items.push({ kind: 'commit', offset: toSourceOffset(next) });
           previous = items;
           if (signal.aborted) break;
         }
@@ -341,11 +342,11 @@ export class PostgresSource implements Source {
         completed.push(name);
         progress.done = true;
         const next: PostgresOffset = { lsn: offset.lsn, snapshot: { ...withTables(state), completed, table: null, lastKey: null } };
-        yield { kind: 'commit', offset: toOffset(next) };
+        yield { kind: 'commit', offset: toSourceOffset(next) };
       }
       await reader.query('COMMIT').catch(() => undefined);
       const finished = { lsn: offset.lsn };
-      yield { kind: 'commit', offset: toOffset(finished) };
+      yield { kind: 'commit', offset: toSourceOffset(finished) };
       this.log.info({ tables: pending.length }, 'snapshot complete');
       return finished;
     } catch (error) {
@@ -365,7 +366,7 @@ export class PostgresSource implements Source {
     signal.addEventListener('abort', onAbort, { once: true });
     const timers = this.startTimers(client);
     try {
-      const version = Number((await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]?.v ?? 0);
+      const version = await replication.serverVersion();
       const messages = await replication.start({
         slot: this.settings.slotName,
         startLsn: from,
@@ -423,7 +424,7 @@ export class PostgresSource implements Source {
           }
           case 'commit':
             if (!skipping && transaction) {
-              items.push({ kind: 'commit', offset: toOffset({ lsn: formatLsn(message.endLsn) }), transactionId: transaction.xid });
+              items.push({ kind: 'commit', offset: toSourceOffset({ lsn: formatLsn(message.endLsn) }), transactionId: transaction.xid });
               yield items;
               items = [];
             }
@@ -433,7 +434,7 @@ export class PostgresSource implements Source {
           case 'message':
             // Our heartbeat, outside any transaction: everything that committed before it has been streamed.
             if (!message.transactional && message.prefix === HEARTBEAT_PREFIX && !transaction && message.lsn >= from) {
-              yield { kind: 'heartbeat', offset: toOffset({ lsn: formatLsn(message.lsn) }) };
+              yield { kind: 'heartbeat', offset: toSourceOffset({ lsn: formatLsn(message.lsn) }) };
             }
             break;
           default:
@@ -538,7 +539,7 @@ export class PostgresSource implements Source {
         this.log.warn({ table: relation.name }, 'a delete without its old key (REPLICA IDENTITY NOTHING) cannot be captured; set REPLICA IDENTITY FULL or add a primary key');
         return null;
       }
-      return { op: 'd', before: relation.convert(texts(old)), after: null, source, tsMs, transaction: block };
+      return { op: 'd', before: relation.convert(tupleTexts(old)), after: null, source, tsMs, transaction: block };
     }
     const old = message.oldTuple ?? message.keyTuple;
     let unchanged: string[] | undefined;
@@ -553,8 +554,8 @@ export class PostgresSource implements Source {
         return null;
       });
     }
-    const after = relation.convert(texts(newTuple));
-    const before = old ? relation.convert(texts(old)) : null;
+    const after = relation.convert(tupleTexts(newTuple));
+    const before = old ? relation.convert(tupleTexts(old)) : null;
     return unchanged
       ? { op: 'u', before, after, unchanged, source, tsMs, transaction: block }
       : { op: 'u', before, after, source, tsMs, transaction: block };
@@ -573,11 +574,11 @@ export class PostgresSource implements Source {
     const columns = (event.unchanged ?? []).map((name) => table.columns.find((c) => c.name === name) as ColumnSchema);
     const keys = relation.keyIndexes.map((i) => table.columns[i] as ColumnSchema);
     const sql =
-      `SELECT ${columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${quoteIdent(table.namespace)}.${quoteIdent(table.table)} ` +
+      `SELECT ${columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${quoteTable({ schema: table.namespace, table: table.table })} ` +
       `WHERE (${keys.map((c) => quoteIdent(c.name)).join(', ')}) = (${keys.map((c, i) => `$${i + 1}::${c.sourceType}`).join(', ')})`;
     let row: (string | null)[] | undefined;
     try {
-      const result = await client.query<(string | null)[]>({ text: sql, values: relation.keyIndexes.map((i) => textOf(newTuple[i] ?? null)), rowMode: 'array' });
+      const result = await client.query<(string | null)[]>({ text: sql, values: relation.keyIndexes.map((i) => tupleText(newTuple[i] ?? null)), rowMode: 'array' });
       row = result.rows[0];
     } catch (error) {
       throw classifyPostgresError(`reading the unchanged values of a row of ${relation.name} that moved to a new key`, error);
@@ -614,15 +615,6 @@ export class PostgresSource implements Source {
     await this.replication?.close();
     await Promise.all([...this.clients].map((c) => this.release(c)));
   }
-}
-
-function texts(tuple: Tuple): (string | null)[] {
-  return tuple.map(textOf);
-}
-
-function textOf(value: Tuple[number]): string | null {
-  if (value === null || value === UNCHANGED) return null;
-  return typeof value === 'string' ? value : value.toString('utf8');
 }
 
 /**
@@ -668,6 +660,3 @@ function nameOf(table: { schema: string; table: string }): string {
   return `${table.schema}.${table.table}`;
 }
 
-function toOffset(offset: PostgresOffset): SourceOffset {
-  return JSON.parse(JSON.stringify(offset)) as SourceOffset;
-}

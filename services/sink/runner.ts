@@ -40,7 +40,7 @@ export class SinkRunner {
   private readonly decoder: ChangeDecoder;
   private readonly deadLetters: DeadLetters;
   private readonly paused = new Set<string>();
-  /** Per partition, the apply and commit of its last queued chunk (settled: failures are reported through the batch). */
+  /** Per partition, the apply and commit of its last queued chunk; a failed one fails whatever waits on it. */
   private readonly lanes = new Map<string, Promise<void>>();
   /** The last prepare queued (see prepare()). */
   private preparing: Promise<void> = Promise.resolve();
@@ -125,15 +125,14 @@ export class SinkRunner {
         const chunk = batch.messages.slice(start, start + this.settings.maxRows);
         const pending = await this.decodeChunk(batch, chunk, signal);
         // One chunk applying while this one was decoded: wait for it before queuing the next (memory stays bounded).
+        // A chunk that failed stops its partition here: nothing after it is applied, so no offset passes it.
         await this.lanes.get(laneKey);
         const last = (chunk.at(-1) as ConsumedMessage).offset;
         const next = (BigInt(last) + 1n).toString();
         const lane = this.applyAndCommit(batch, pending, next, signal);
+        // Reported at once (the run ends with it), and again to whoever waits on the lane next.
         lane.catch((error: unknown) => batch.fail(error));
-        this.lanes.set(
-          laneKey,
-          lane.catch(() => undefined),
-        );
+        this.lanes.set(laneKey, lane);
         batch.resolve(last);
       }
     } finally {
@@ -161,11 +160,15 @@ export class SinkRunner {
     }
   }
 
-  /** Waits for every queued apply and its commit: the end of a run (SIGTERM, new topics) loses nothing applied. */
+  /**
+   * Waits for every queued apply and its commit: the end of a run (SIGTERM, new topics) loses nothing applied.
+   * Every lane settles before this returns; the first failure is thrown (it was reported already).
+   */
   private async drain(): Promise<void> {
     const lanes = [...this.lanes.values()];
     this.lanes.clear();
-    await Promise.all(lanes);
+    const failed = (await Promise.allSettled(lanes)).find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   private async decodeChunk(batch: PartitionBatch, chunk: ConsumedMessage[], signal: AbortSignal): Promise<Pending[]> {
