@@ -84,7 +84,7 @@ export async function consumeGroup(kafka: Kafka, options: GroupConsumerOptions, 
   const finished = new Promise<void>((resolve) => (finish = resolve));
   let stopping = false;
   /** The handler call in progress: the run waits for it before draining. */
-  let handling: Promise<void> | null = null;
+  let handling: Promise<void> = Promise.resolve();
   const fail = (error: unknown) => {
     failure ??= error;
     finish();
@@ -100,10 +100,7 @@ export async function consumeGroup(kafka: Kafka, options: GroupConsumerOptions, 
   });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     // kafkajs restarts itself after retriable crashes; a crash it will not restart from ends the run.
-    if (!payload.restart) {
-      failure ??= payload.error;
-      finish();
-    }
+    if (!payload.restart) fail(payload.error);
   });
 
   try {
@@ -114,10 +111,7 @@ export async function consumeGroup(kafka: Kafka, options: GroupConsumerOptions, 
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, heartbeat, isStale, isRunning, resolveOffset }) => {
         if (stopping || failure || options.signal.aborted || !isRunning()) return;
-        let done!: () => void;
-        handling = new Promise<void>((resolve) => (done = resolve));
-        try {
-          await handle({
+        handling = handle({
             topic: batch.topic,
             partition: batch.partition,
             messages: batch.messages as ConsumedMessage[],
@@ -131,13 +125,8 @@ export async function consumeGroup(kafka: Kafka, options: GroupConsumerOptions, 
             isStale: () => isStale() || !isRunning() || !(assigned?.has(`${batch.topic}/${batch.partition}`) ?? true),
             heartbeat,
             pauseTopic: () => consumer.pause([{ topic: batch.topic }]),
-          });
-        } catch (error) {
-          fail(error);
-        } finally {
-          handling = null;
-          done();
-        }
+          }).catch(fail);
+        await handling;
       },
     });
     await finished;

@@ -26,7 +26,6 @@ export interface SinkSettings {
   topicRefreshMs: number;
 }
 
-type Pending = DecodedChange;
 
 /** The batch stops here: its partition was taken away or its table paused; nothing more is committed. */
 class BatchAbandoned extends Error {}
@@ -141,7 +140,7 @@ export class SinkRunner {
   }
 
   /** Applies one chunk and commits `next`; a chunk abandoned (partition taken away, table paused) commits nothing. */
-  private async applyAndCommit(batch: PartitionBatch, pending: Pending[], next: string, signal: AbortSignal): Promise<void> {
+  private async applyAndCommit(batch: PartitionBatch, pending: DecodedChange[], next: string, signal: AbortSignal): Promise<void> {
     try {
       if (this.paused.has(batch.topic) || batch.isStale()) return;
       await this.apply(batch, pending, signal);
@@ -171,8 +170,8 @@ export class SinkRunner {
     if (failed) throw failed.reason;
   }
 
-  private async decodeChunk(batch: PartitionBatch, chunk: ConsumedMessage[], signal: AbortSignal): Promise<Pending[]> {
-    const pending: Pending[] = [];
+  private async decodeChunk(batch: PartitionBatch, chunk: ConsumedMessage[], signal: AbortSignal): Promise<DecodedChange[]> {
+    const pending: DecodedChange[] = [];
     for (const message of chunk) {
       let decoded: DecodedChange | null;
       try {
@@ -207,10 +206,10 @@ export class SinkRunner {
   }
 
   /** Applies `pending` in one target transaction; a change the target refuses is found by halving and set aside. */
-  private async apply(batch: PartitionBatch, pending: Pending[], signal: AbortSignal): Promise<void> {
+  private async apply(batch: PartitionBatch, pending: DecodedChange[], signal: AbortSignal): Promise<void> {
     if (pending.length === 0) return;
-    const first = pending[0] as Pending;
-    const last = pending.at(-1) as Pending;
+    const first = pending[0] as DecodedChange;
+    const last = pending.at(-1) as DecodedChange;
     const token = `${this.settings.groupId}/${batch.topic}/${batch.partition}/${first.message.offset}-${last.message.offset}`;
     const groups = groupChanges(pending);
     let abandoned = false;
