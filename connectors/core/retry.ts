@@ -9,6 +9,8 @@ export interface RetryOptions {
   maxDelayMs?: number;
   /** Give up after this many attempts; unbounded by default, as an outage may last. */
   maxAttempts?: number;
+  /** Told of every failed attempt (for metrics and status), with whether it will be retried. */
+  onFailure?: (error: TributaryError, retrying: boolean) => void;
 }
 
 /**
@@ -29,8 +31,11 @@ export async function retry<T>(action: string, work: (attempt: number) => Promis
       if (Date.now() - started > 2 * max) attempt = 1;
       const retriable = error instanceof TributaryError && error.retriable;
       if (!retriable || options.signal?.aborted || attempt >= (options.maxAttempts ?? Infinity)) {
-        throw withAction(action, error);
+        const failure = withAction(action, error);
+        options.onFailure?.(failure, false);
+        throw failure;
       }
+      options.onFailure?.(error, true);
       const wait = Math.round(Math.random() * Math.min(max, initial * 2 ** (attempt - 1)));
       options.log?.warn({ action, attempt, retryInMs: wait, code: error.code, err: error.message }, `${action} failed; retrying`);
       await delay(wait, undefined, options.signal ? { signal: options.signal } : undefined).catch(() => undefined);

@@ -36,6 +36,18 @@ export interface SnapshotProgress {
   done: boolean;
 }
 
+/** The server-side slot that holds a source's position (PostgreSQL), as last checked: for status and metrics. */
+export interface ReplicationSlotHealth {
+  name: string;
+  active: boolean;
+  /** WAL the slot holds back (the server's LSN minus the slot's confirmed flush LSN); null when the server does not say. */
+  retainedWalBytes: bigint | null;
+  /** PostgreSQL 13+: reserved, extended, unreserved or lost (invalidated). */
+  walStatus: string | null;
+  /** When it was read, in milliseconds since the epoch. */
+  checkedAt: number;
+}
+
 /**
  * A source: connect, then one pass of items from `offset` (null: nothing stored, start per the snapshot mode).
  * The iterable is pull-based: the source reads no further than the runner consumes, so memory stays bounded.
@@ -61,6 +73,8 @@ export interface Source {
    * returns what was removed, for the operator. Absent where the server keeps nothing (MySQL's binlog).
    */
   dropServerState?(): Promise<string[]>;
+  /** The slot holding the source's position on the server, as last checked; absent where there is none (MySQL). */
+  replicationSlot?(): ReplicationSlotHealth | null;
   /** Safe to call more than once. */
   close(): Promise<void>;
 }

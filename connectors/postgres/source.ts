@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { ChangeEvent, Row, SourceInfo } from '#core/change-event.ts';
 import { TributaryError } from '#core/errors.ts';
 import { log } from '#core/log.ts';
-import { toSourceOffset, type SnapshotProgress, type Source, type SourceItem, type SourceOffset } from '#core/source.ts';
+import { toSourceOffset, type ReplicationSlotHealth, type SnapshotProgress, type Source, type SourceItem, type SourceOffset } from '#core/source.ts';
 import { tableFilter } from '#core/table-filter.ts';
 import { qualifiedName, type ColumnSchema, type TableSchema } from '#core/table-schema.ts';
 import type { PostgresConnection } from '#config/connection.ts';
@@ -71,7 +71,7 @@ interface StreamTransaction {
 
 /** How many items go to the runner in one array: spares a promise per row without holding a transaction whole. */
 const ITEMS_PER_YIELD = 256;
-const SLOT_CHECK_INTERVAL_MS = 30_000;
+const SLOT_CHECK_INTERVAL_MS = 10_000;
 const HEARTBEAT_PREFIX = 'tributary.heartbeat';
 
 /**
@@ -89,6 +89,7 @@ export class PostgresSource implements Source {
   private catalog: PgTypeCatalog | null = null;
   private readonly log;
   private lastSlot: SlotInfo | null = null;
+  private lastSlotCheckedAt = 0;
 
   constructor(private readonly settings: PostgresSourceSettings) {
     this.included = tableFilter(settings.include, settings.exclude);
@@ -166,9 +167,11 @@ export class PostgresSource implements Source {
     return [...this.progress.values()];
   }
 
-  /** The slot as last checked (every 30 s while streaming): retained WAL for status and metrics. */
-  slotStatus(): SlotInfo | null {
-    return this.lastSlot;
+  /** The slot as last checked (every 10 s while streaming): retained WAL for status and metrics. */
+  replicationSlot(): ReplicationSlotHealth | null {
+    const slot = this.lastSlot;
+    if (!slot) return null;
+    return { name: slot.name, active: slot.active, retainedWalBytes: slot.retainedBytes, walStatus: slot.walStatus, checkedAt: this.lastSlotCheckedAt };
   }
 
   acknowledge(offset: SourceOffset): void {
@@ -469,6 +472,7 @@ export class PostgresSource implements Source {
         if (now - lastCheck >= SLOT_CHECK_INTERVAL_MS) {
           lastCheck = now;
           this.lastSlot = await slotInfo(client, this.settings.slotName);
+          this.lastSlotCheckedAt = Date.now();
           const warning = retainedWalWarning(this.lastSlot?.retainedBytes ?? null, this.settings.retainedWalWarningBytes, this.settings.slotName);
           if (warning) this.log.warn({ slot: this.settings.slotName, retainedWal: formatBytes(this.lastSlot?.retainedBytes ?? 0n) }, warning);
         }

@@ -26,6 +26,7 @@ import {
   type CaptureTopics,
 } from './bookkeeping.ts';
 import { splitKeyChange } from './key-change.ts';
+import { PendingCounts, type CaptureStatus } from './status.ts';
 import { TransactionWriter } from './transaction-writer.ts';
 
 export interface CaptureSettings {
@@ -72,6 +73,8 @@ export class CaptureRunner {
   private eventsSinceBoundary = 0;
   private transactionStartedAt = 0;
   private txEvents = new Map<string, number>();
+  /** Events since the last commit, reported to the status once the commit is durable. */
+  private counts = new PendingCounts();
   private lastHeartbeat = Date.now();
   private readonly policy: ColumnPolicy;
 
@@ -82,6 +85,7 @@ export class CaptureRunner {
     private readonly serde: AvroSerde,
     private readonly settings: CaptureSettings,
     private readonly log: Logger,
+    private readonly status?: CaptureStatus,
   ) {
     this.topics = captureTopics(settings.topicPrefix);
     this.encoder = new EventEncoder(serde);
@@ -104,6 +108,7 @@ export class CaptureRunner {
     try {
       const offset = await loadOffset(this.kafka, this.topics, this.settings.name);
       source.restoreSchemas(await loadSchemaHistory(this.kafka, this.topics, this.settings.name));
+      this.status?.running(source, offset);
       this.log.info({ source: this.settings.name, offset }, offset ? 'resuming capture' : 'starting capture');
       // Snapshot progress per table (rows done / estimated, rows/s) every 10 s while a snapshot runs.
       const progress = setInterval(() => {
@@ -202,8 +207,8 @@ export class CaptureRunner {
     if (!avro || (item.event.op === 'd' && this.settings.tombstones)) return this.handle(writer, item);
     const event = this.policy.event(item.table, item.event);
     const appending = this.encoder.append(writer.batch, event, avro);
-    if (appending) return appending.then(() => this.added(writer, event));
-    return this.added(writer, event);
+    if (appending) return appending.then(() => this.added(writer, item.table, event));
+    return this.added(writer, item.table, event);
   }
 
   /** Several events in order: an update that moved its row to another key, split into a delete and a create. */
@@ -211,8 +216,9 @@ export class CaptureRunner {
     for (const event of events) await this.event(writer, { kind: 'event', table, event });
   }
 
-  private added(writer: TransactionWriter, event: ChangeEvent): Promise<void> | undefined {
+  private added(writer: TransactionWriter, table: TableSchema, event: ChangeEvent): Promise<void> | undefined {
     this.eventsSinceBoundary++;
+    this.counts.add(table, event.op, event.source.tsMs);
     this.countForTransaction(event);
     return writer.full ? writer.flush() : undefined;
   }
@@ -228,7 +234,7 @@ export class CaptureRunner {
           const tombstone = await this.encoder.tombstone(event, avro);
           if (tombstone) writer.batch.add(avro.topic, tombstone);
         }
-        await this.added(writer, event);
+        await this.added(writer, item.table, event);
         return;
       }
       case 'schema-change': {
@@ -299,7 +305,13 @@ export class CaptureRunner {
     // Invariant: the offset added just above is in the same Kafka transaction as every event before the
     // boundary, so it becomes durable exactly when they do, and never before; the source hears of it only then.
     const acknowledge = this.acknowledge;
-    await writer.commit(acknowledge && (() => acknowledge(offset)));
+    const counts = this.counts;
+    this.counts = new PendingCounts();
+    const postedAt = Date.now();
+    await writer.commit(() => {
+      acknowledge?.(offset);
+      this.status?.committed(counts, offset, postedAt);
+    });
     this.boundary = null;
     this.transactionStartedAt = Date.now();
   }

@@ -7,8 +7,12 @@ import { SOURCES } from '#connectors/sources.ts';
 import { createKafka } from '#kafka/client.ts';
 import { AvroSerde } from '#kafka/serde.ts';
 import { TransactionalProducer } from '#kafka/producer.ts';
+import { processRegistry } from '#admin/metrics.ts';
+import { withProcessEndpoint } from '#admin/process-server.ts';
+import { collectSecrets } from '#config/redact.ts';
 import { captureTopics } from './bookkeeping.ts';
 import { CaptureRunner, captureTransactionalId } from './runner.ts';
+import { CaptureStatus } from './status.ts';
 
 /**
  * `tributary capture <source>`: preflight once, then run the source into Kafka until the signal, restarting
@@ -16,14 +20,22 @@ import { CaptureRunner, captureTransactionalId } from './runner.ts';
  */
 export async function runCapture(config: TributaryConfig, sourceName: string, signal: AbortSignal): Promise<void> {
   const sourceConfig = configuredByName(config.sources, 'source', sourceName);
+  const logger = log.child({ source: sourceName });
+  const status = new CaptureStatus(processRegistry(`capture:${sourceName}`), sourceName, sourceConfig.type, collectSecrets(config));
+  await withProcessEndpoint(sourceConfig.http, config, status, logger, () => captureUntilStopped(config, sourceName, signal, status));
+}
+
+async function captureUntilStopped(config: TributaryConfig, sourceName: string, signal: AbortSignal, status: CaptureStatus): Promise<void> {
+  const sourceConfig = configuredByName(config.sources, 'source', sourceName);
   const connector = SOURCES[sourceConfig.type];
   const kafka = createKafka(config.kafka);
   const serde = new AvroSerde(config.schemaRegistry);
   const logger = log.child({ source: sourceName });
+  const onFailure = status.failed.bind(status);
 
   const preflightSource = connector.create(sourceConfig);
   try {
-    await retry(`checking source "${sourceName}"`, () => preflightSource.preflight(), { signal, log: logger });
+    await retry(`checking source "${sourceName}"`, () => preflightSource.preflight(), { signal, log: logger, onFailure });
   } finally {
     await preflightSource.close();
   }
@@ -54,6 +66,7 @@ export async function runCapture(config: TributaryConfig, sourceName: string, si
           columns: sourceConfig.columns,
         },
         logger,
+        status,
       );
       try {
         await runner.run(source, signal);
@@ -61,7 +74,7 @@ export async function runCapture(config: TributaryConfig, sourceName: string, si
         await source.close();
       }
     },
-    { signal, log: logger },
+    { signal, log: logger, onFailure },
   );
 }
 

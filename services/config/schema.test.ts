@@ -173,7 +173,7 @@ describe('validation messages', () => {
     const problems = problemsOf(`kafka:\n  brokers: k:9092\n  clientID: x\nschemaRegistry: { url: http://r }\nsink: []\n`);
     expect(problems).toEqual([
       'kafka.clientID: unknown key — did you mean "clientId"? (allowed here: brokers, clientId, topicPrefix, topicDefaults, sasl, tls)',
-      'sink: unknown key — did you mean "sinks"? (allowed here: kafka, schemaRegistry, sources, sinks)',
+      'sink: unknown key — did you mean "sinks"? (allowed here: kafka, schemaRegistry, sources, sinks, admin)',
     ]);
   });
 
@@ -223,6 +223,21 @@ sinks:
     expect(problemsOf(`${MINIMAL_YAML}sources:\n  - { name: a, type: mysql, connection: { user: u } }\n  - { name: b, type: mariadb, connection: { url: 'mysql://u@127.0.0.1:3306' } }\n`)).toEqual([
       'sources[1].serverId: same serverId as sources[0] on the same server; give each source its own serverId',
     ]);
+  });
+
+  it('requires admin.token once an HTTP endpoint listens beyond loopback', () => {
+    const sinks = `sinks:\n  - { name: s, type: clickhouse, connection: { url: 'http://h:8123' }, topics: [t], http: { host: 0.0.0.0, port: 9101 } }\n`;
+    expect(problemsOf(`${MINIMAL_YAML}${sinks}admin: { host: 10.0.0.5 }\n`)).toEqual([
+      'admin.host: listening on 10.0.0.5 (beyond loopback) needs admin.token: set it, e.g. token: ${ADMIN_TOKEN}, or listen on 127.0.0.1',
+      'sinks[0].http.host: listening on 0.0.0.0 (beyond loopback) needs admin.token: set it, e.g. token: ${ADMIN_TOKEN}, or listen on 127.0.0.1',
+    ]);
+    expect(problemsOf(`${MINIMAL_YAML}admin: { token: short }\n`)).toEqual([
+      'admin.token: expected at least 16 characters',
+    ]);
+    const config = parse(`${MINIMAL_YAML}${sinks}admin: { host: 0.0.0.0, token: 0123456789abcdef0123 }\n`);
+    expect(config.admin).toEqual({ host: '0.0.0.0', port: 8780, token: '0123456789abcdef0123' });
+    expect(config.sinks[0]?.http).toEqual({ host: '0.0.0.0', port: 9101 });
+    expect(parse(MINIMAL_YAML).admin).toEqual({ host: '127.0.0.1', port: 8780 });
   });
 
   it('rejects an invalid topic regex and a malformed topic selector', () => {

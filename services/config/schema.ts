@@ -6,6 +6,7 @@ import {
   httpUrl,
   identifier,
   integer,
+  port,
   regexString,
   strictObject,
   tablePattern,
@@ -92,10 +93,48 @@ export const SchemaRegistryConfigSchema = strictObject({
 }).describe('Where Avro schemas of change events are registered and looked up.');
 
 // ---------------------------------------------------------------------------------------------------------------
+// HTTP endpoints
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/** Whether a listen address only accepts connections from this machine. */
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_HOSTS.has(host.toLowerCase()) || host.startsWith('127.');
+}
+
+export const HttpConfigSchema = strictObject({
+  host: z
+    .string()
+    .min(1)
+    .default('127.0.0.1')
+    .describe('Address to listen on; anything beyond loopback needs `admin.token`, which requests must then carry.'),
+  port: integer(0, 65_535).describe('Port of the process\'s /health, /ready, /status and /metrics (0: any free port, logged).'),
+}).describe('The process\'s own status and Prometheus endpoints, which the admin service aggregates; omit for none.');
+
+export const AdminConfigSchema = strictObject({
+  host: z
+    .string()
+    .min(1)
+    .default('127.0.0.1')
+    .describe('Address the admin API listens on; anything beyond loopback needs `token`.'),
+  port: integer(0, 65_535).default(8780).describe('Port of the admin API.'),
+  token: z
+    .string()
+    .min(16)
+    .optional()
+    .describe('Bearer token (16+ characters, e.g. `openssl rand -hex 24`) every admin and process HTTP request must then carry (`Authorization: Bearer …`); required beyond loopback.'),
+})
+  .prefault({})
+  .describe('The admin service (`tributary admin`): status, lag, replay and metrics over HTTP.');
+
+// ---------------------------------------------------------------------------------------------------------------
 // Sources
 
 const sourceCommon = {
   name: identifier().describe('Unique source name; appears in topic names, replication slot names and metrics.'),
+  http: HttpConfigSchema.optional().describe(
+    'The process\'s own /health, /ready, /status and /metrics endpoints, which the admin service aggregates; omit for none.',
+  ),
   include: z
     .array(tablePattern())
     .min(1)
@@ -195,6 +234,9 @@ export const BatchConfigSchema = batchConfig(5_000);
 
 const sinkCommon = {
   name: identifier().describe('Unique sink name; also its Kafka consumer group id, so its committed offsets are its checkpoint.'),
+  http: HttpConfigSchema.optional().describe(
+    'The process\'s own /health, /ready, /status and /metrics endpoints, which the admin service aggregates; omit for none.',
+  ),
   topics: TopicSelectorSchema,
   startFrom: z
     .enum(['earliest', 'latest'])
@@ -280,7 +322,10 @@ export const TributaryConfigSchema = strictObject({
     .superRefine(uniqueNames('sink'))
     .default([])
     .describe('Destinations to write changes to.'),
-}).describe('Tributary configuration file (tributary.yaml).');
+  admin: AdminConfigSchema,
+})
+  .superRefine(tokenBeyondLoopback)
+  .describe('Tributary configuration file (tributary.yaml).');
 
 /** Names become topic, slot and consumer-group names, some of which fold case, so compare case-insensitively. */
 function uniqueNames(kind: 'source' | 'sink') {
@@ -300,6 +345,29 @@ function uniqueNames(kind: 'source' | 'sink') {
       });
     });
   };
+}
+
+/** An HTTP endpoint reachable from other machines answers only requests carrying the admin token. */
+interface Endpoints {
+  admin: { host: string; token?: string | undefined };
+  sources: readonly { http?: { host: string } | undefined }[];
+  sinks: readonly { http?: { host: string } | undefined }[];
+}
+
+function tokenBeyondLoopback(config: Endpoints, ctx: z.core.$RefinementCtx<Endpoints>): void {
+  if (config.admin.token !== undefined) return;
+  const endpoints: { path: (string | number)[]; host: string }[] = [
+    { path: ['admin', 'host'], host: config.admin.host },
+    ...config.sources.map((source, index) => ({ path: ['sources', index, 'http', 'host'], host: source.http?.host ?? '127.0.0.1' })),
+    ...config.sinks.map((sink, index) => ({ path: ['sinks', index, 'http', 'host'], host: sink.http?.host ?? '127.0.0.1' })),
+  ];
+  for (const endpoint of endpoints.filter((e) => !isLoopbackHost(e.host))) {
+    ctx.addIssue({
+      code: 'custom',
+      path: endpoint.path,
+      message: `listening on ${endpoint.host} (beyond loopback) needs admin.token: set it, e.g. token: \${ADMIN_TOKEN}, or listen on 127.0.0.1`,
+    });
+  }
 }
 
 /** Two binlog clients with one server id on the same server kick each other off, endlessly. */
@@ -338,6 +406,8 @@ export type SqlServerSinkConfig = z.output<typeof SqlServerSinkConfigSchema>;
 export type ClickHouseSinkConfig = z.output<typeof ClickHouseSinkConfigSchema>;
 export type LakeSinkConfig = z.output<typeof LakeSinkConfigSchema>;
 export type LakeConnection = z.output<typeof LakeConnectionSchema>;
+export type HttpConfig = z.output<typeof HttpConfigSchema>;
+export type AdminConfig = z.output<typeof AdminConfigSchema>;
 export type TopicSelector = z.output<typeof TopicSelectorSchema>;
 export type BatchConfig = z.output<typeof BatchConfigSchema>;
 export type SourceType = SourceConfig['type'];

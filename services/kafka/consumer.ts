@@ -24,6 +24,8 @@ export interface PartitionBatch {
   topic: string;
   partition: number;
   messages: ConsumedMessage[];
+  /** The partition's end offset when the batch was fetched. */
+  highWatermark: string;
   /**
    * Moves the fetch position past `last` without committing anything, so that the next fetch of this partition
    * runs while the messages up to `last` are still being applied.
@@ -115,6 +117,7 @@ export async function consumeGroup(kafka: Kafka, options: GroupConsumerOptions, 
             topic: batch.topic,
             partition: batch.partition,
             messages: batch.messages as ConsumedMessage[],
+            highWatermark: batch.highWatermark,
             // Resolving moves kafkajs's fetch position past the batch; without it the same messages come again.
             // With autoCommit off, kafkajs never commits resolved offsets on its own.
             resolve: (last) => resolveOffset(last),

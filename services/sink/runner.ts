@@ -10,6 +10,7 @@ import { DeadLetters } from '#kafka/dead-letters.ts';
 import type { AvroSerde } from '#kafka/serde.ts';
 import { groupChanges } from './batch.ts';
 import { ChangeDecoder, type DecodedChange } from './decoder.ts';
+import type { SinkStatus } from './status.ts';
 
 export interface SinkSettings {
   name: string;
@@ -44,6 +45,8 @@ export class SinkRunner {
   /** The last prepare queued (see prepare()). */
   private preparing: Promise<void> = Promise.resolve();
   private applies = 0;
+  /** Failed attempts the runner's own retries see, for the status and the error metric. */
+  private readonly onFailure = (error: TributaryError, retrying: boolean) => this.status?.failed(error, retrying);
   /** Messages set aside in a row: past a hundred, the target itself is at fault, not the messages. */
   private poisonedInARow = 0;
 
@@ -53,6 +56,7 @@ export class SinkRunner {
     private readonly sink: Sink,
     private readonly settings: SinkSettings,
     private readonly log: Logger,
+    private readonly status?: SinkStatus,
   ) {
     this.decoder = new ChangeDecoder(serde);
     this.deadLetters = new DeadLetters(kafka, settings.deadLetterTopic, settings.replicationFactor);
@@ -63,6 +67,7 @@ export class SinkRunner {
       await this.sink.connect();
       while (!signal.aborted) {
         const topics = await matchingTopics(this.kafka, this.settings.topics);
+        this.status?.consuming(topics);
         if (topics.length === 0) {
           this.log.info({ topics: String(this.settings.topics) }, 'no topic matches yet; waiting');
           await delay(this.settings.topicRefreshMs, undefined, { signal }).catch(() => undefined);
@@ -126,9 +131,9 @@ export class SinkRunner {
         // One chunk applying while this one was decoded: wait for it before queuing the next (memory stays bounded).
         // A chunk that failed stops its partition here: nothing after it is applied, so no offset passes it.
         await this.lanes.get(laneKey);
-        const last = (chunk.at(-1) as ConsumedMessage).offset;
-        const next = (BigInt(last) + 1n).toString();
-        const lane = this.applyAndCommit(batch, pending, next, signal);
+        const lastMessage = chunk.at(-1) as ConsumedMessage;
+        const last = lastMessage.offset;
+        const lane = this.applyAndCommit(batch, pending, lastMessage, signal);
         // Reported at once (the run ends with it), and again to whoever waits on the lane next.
         lane.catch((error: unknown) => batch.fail(error));
         this.lanes.set(laneKey, lane);
@@ -139,8 +144,12 @@ export class SinkRunner {
     }
   }
 
-  /** Applies one chunk and commits `next`; a chunk abandoned (partition taken away, table paused) commits nothing. */
-  private async applyAndCommit(batch: PartitionBatch, pending: DecodedChange[], next: string, signal: AbortSignal): Promise<void> {
+  /**
+   * Applies one chunk and commits the offset after `lastMessage`, its last; a chunk abandoned (partition taken away,
+   * table paused) commits nothing.
+   */
+  private async applyAndCommit(batch: PartitionBatch, pending: DecodedChange[], lastMessage: ConsumedMessage, signal: AbortSignal): Promise<void> {
+    const next = (BigInt(lastMessage.offset) + 1n).toString();
     try {
       if (this.paused.has(batch.topic) || batch.isStale()) return;
       await this.apply(batch, pending, signal);
@@ -157,6 +166,7 @@ export class SinkRunner {
       if (isRebalanceError(error)) return; // the new owner re-applies from the last commit: harmless
       throw error;
     }
+    this.status?.committed(batch.topic, batch.partition, next, batch.highWatermark, pending, lastMessage.timestamp);
   }
 
   /**
@@ -213,6 +223,7 @@ export class SinkRunner {
     const token = `${this.settings.groupId}/${batch.topic}/${batch.partition}/${first.message.offset}-${last.message.offset}`;
     const groups = groupChanges(pending);
     let abandoned = false;
+    const started = performance.now();
     try {
       await retry(
         `applying ${batch.topic}/${batch.partition} offsets ${first.message.offset}-${last.message.offset} to sink "${this.settings.name}"`,
@@ -225,7 +236,7 @@ export class SinkRunner {
           for (const group of groups) await this.prepare(group.table);
           await this.sink.apply(groups, token);
         },
-        { signal, log: this.log, maxDelayMs: 5_000 },
+        { signal, log: this.log, maxDelayMs: 5_000, onFailure: this.onFailure },
       );
     } catch (error) {
       // retry() rethrows with the action prepended and the code and retriability kept.
@@ -233,6 +244,7 @@ export class SinkRunner {
         // Nothing of this table is applied past the last commit; other topics go on.
         this.log.error({ topic: batch.topic, err: error.message }, 'table paused: its new schema cannot be applied safely; fix the target table and restart the sink');
         this.paused.add(batch.topic);
+        this.status?.pausedTopic(batch.topic);
         batch.pauseTopic();
         throw new BatchAbandoned();
       }
@@ -247,6 +259,7 @@ export class SinkRunner {
       return;
     }
     if (abandoned) throw new BatchAbandoned();
+    this.status?.wrote(pending.length, (performance.now() - started) / 1000);
     this.poisonedInARow = 0;
     this.applies++;
     faultAfterApply(this.applies);
@@ -261,7 +274,8 @@ export class SinkRunner {
     if (this.settings.onError === 'halt') {
       throw new TributaryError(failure.code, `halting at ${where} (onError: halt): ${failure.message}`, { cause: failure });
     }
-    await retry(`writing the dead letter for ${where}`, () => this.deadLetters.send(batch, message, failure), { log: this.log, maxDelayMs: 5_000 });
+    await retry(`writing the dead letter for ${where}`, () => this.deadLetters.send(batch, message, failure), { log: this.log, maxDelayMs: 5_000, onFailure: this.onFailure });
+    this.status?.deadLettered(batch.topic);
     this.log.warn({ at: where, code: failure.code, err: failure.message, deadLetterTopic: this.deadLetters.topic }, 'message sent to the dead-letter topic');
   }
 }

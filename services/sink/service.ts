@@ -6,7 +6,11 @@ import type { TributaryConfig } from '#config/schema.ts';
 import { SINKS } from '#connectors/sinks.ts';
 import { createKafka } from '#kafka/client.ts';
 import { AvroSerde } from '#kafka/serde.ts';
+import { processRegistry } from '#admin/metrics.ts';
+import { withProcessEndpoint } from '#admin/process-server.ts';
+import { collectSecrets } from '#config/redact.ts';
 import { SinkRunner } from './runner.ts';
+import { SinkStatus } from './status.ts';
 
 /**
  * `tributary sink <name>`: runs one sink from tributary.yaml until the signal, restarting after retriable
@@ -20,35 +24,40 @@ export async function runSink(config: TributaryConfig, sinkName: string, signal:
   const serde = new AvroSerde(config.schemaRegistry);
   const logger = log.child({ sink: sinkName });
   const topics = Array.isArray(sinkConfig.topics) ? sinkConfig.topics : new RegExp(sinkConfig.topics.pattern);
+  const status = new SinkStatus(processRegistry(`sink:${sinkName}`), sinkName, sinkConfig.type, sinkName, collectSecrets(config));
+  const onFailure = status.failed.bind(status);
 
-  await retry(
-    `running sink "${sinkName}"`,
-    async () => {
-      const sink = connector.create(sinkConfig);
-      const runner = new SinkRunner(
-        kafka,
-        serde,
-        sink,
-        {
-          name: sinkName,
-          groupId: sinkName,
-          topics,
-          startFrom: sinkConfig.startFrom,
-          maxRows: sinkConfig.batch.maxRows,
-          lingerMs: sinkConfig.batch.lingerMs,
-          onError: sinkConfig.onError,
-          deadLetterTopic: `${config.kafka.topicPrefix}.dlq.${sinkName}`,
-          replicationFactor: config.kafka.topicDefaults.replicationFactor,
-          topicRefreshMs: 10_000,
-        },
-        logger,
-      );
-      try {
-        await runner.run(signal);
-      } finally {
-        await sink.close();
-      }
-    },
-    { signal, log: logger, maxDelayMs: 10_000 },
+  await withProcessEndpoint(sinkConfig.http, config, status, logger, () =>
+    retry(
+      `running sink "${sinkName}"`,
+      async () => {
+        const sink = connector.create(sinkConfig);
+        const runner = new SinkRunner(
+          kafka,
+          serde,
+          sink,
+          {
+            name: sinkName,
+            groupId: sinkName,
+            topics,
+            startFrom: sinkConfig.startFrom,
+            maxRows: sinkConfig.batch.maxRows,
+            lingerMs: sinkConfig.batch.lingerMs,
+            onError: sinkConfig.onError,
+            deadLetterTopic: `${config.kafka.topicPrefix}.dlq.${sinkName}`,
+            replicationFactor: config.kafka.topicDefaults.replicationFactor,
+            topicRefreshMs: 10_000,
+          },
+          logger,
+          status,
+        );
+        try {
+          await runner.run(signal);
+        } finally {
+          await sink.close();
+        }
+      },
+      { signal, log: logger, maxDelayMs: 10_000, onFailure },
+    ),
   );
 }
