@@ -7,6 +7,7 @@ import { loadConfig } from '#config/load.ts';
 import { createKafka } from '#kafka/client.ts';
 import { AvroSerde } from '#kafka/serde.ts';
 import { tailTopic } from '#kafka/tail.ts';
+import { addOffsetCommands } from './offset-commands.ts';
 import { dropCaptureState, runCapture } from '#capture/service.ts';
 import { runSink } from '#sink/service.ts';
 
@@ -83,6 +84,8 @@ program
     process.once('SIGTERM', () => abort.abort());
     await runSink(settings, sink, abort.signal);
   });
+
+addOffsetCommands(program, configOption);
 
 try {
   await program.parseAsync(process.argv);
