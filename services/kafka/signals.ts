@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+import { TributaryError } from '#core/errors.ts';
+import { ensureTopics } from './admin.ts';
+import { classifyKafkaError } from './errors.ts';
+
+// Operators ask a running capture to do something (re-snapshot tables) through a control topic, as Debezium's Kafka
+// signal channel does: one JSON message keyed by the source name, which the capture of that source consumes. The
+// capture reports what it did in its status; the message id ties the two together.
+
+/** `<prefix>.signals`: one partition, so a capture reads its signals in the order they were sent. */
+export function signalTopic(topicPrefix: string): string {
+  return `${topicPrefix}.signals`;
+}
+
+/** Debezium's `execute-snapshot` signal, incremental: the tables are read again while streaming goes on. */
+export interface SnapshotSignal {
+  id: string;
+  type: 'execute-snapshot';
+  data: { 'data-collections': string[]; type: 'incremental' };
+}
+
+export async function ensureSignalTopic(kafka: Kafka, topicPrefix: string, replicationFactor: number): Promise<void> {
+  await ensureTopics(kafka, [{ topic: signalTopic(topicPrefix), partitions: 1, replicationFactor, configs: { 'retention.ms': String(7 * 24 * 3600 * 1000) } }]);
+}
+
+/** Asks the capture of `source` to snapshot `tables` (`db.table`, or `schema.table` for PostgreSQL) again; returns the signal id. */
+export async function sendSnapshotSignal(kafka: Kafka, topicPrefix: string, replicationFactor: number, source: string, tables: string[]): Promise<string> {
+  if (tables.length === 0) throw new TributaryError('CONFIG_INVALID', 'name at least one table to snapshot (db.table, or schema.table for PostgreSQL)');
+  const bad = tables.filter((table) => !/^[^.\s]+\.[^.\s]+$/.test(table));
+  if (bad.length > 0) throw new TributaryError('CONFIG_INVALID', `tables are named db.table (schema.table for PostgreSQL): ${bad.join(', ')}`);
+  await ensureSignalTopic(kafka, topicPrefix, replicationFactor);
+  const signal: SnapshotSignal = { id: randomUUID(), type: 'execute-snapshot', data: { 'data-collections': tables, type: 'incremental' } };
+  const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+  try {
+    await producer.connect();
+    await producer.send({ topic: signalTopic(topicPrefix), acks: -1, messages: [{ key: source, value: JSON.stringify(signal) }] });
+  } catch (error) {
+    throw classifyKafkaError(`sending a snapshot signal to source "${source}"`, error);
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+  }
+  return signal.id;
+}
+
+/** The snapshot signal in a signal message's value, or null when it is not one (another kind, or not JSON). */
+export function parseSnapshotSignal(value: Buffer | null): SnapshotSignal | null {
+  if (value === null) return null;
+  try {
+    const signal = JSON.parse(value.toString('utf8')) as Partial<SnapshotSignal>;
+    const tables = signal.data?.['data-collections'];
+    if (signal.type !== 'execute-snapshot' || typeof signal.id !== 'string' || !Array.isArray(tables)) return null;
+    if (!tables.every((table) => typeof table === 'string')) return null;
+    return { id: signal.id, type: 'execute-snapshot', data: { 'data-collections': tables, type: 'incremental' } };
+  } catch {
+    return null;
+  }
+}
