@@ -19,8 +19,8 @@ export interface SourceInfo {
   table: string;
   /** Commit time of the change at the source, in milliseconds since the epoch. */
   tsMs: number;
-  /** `true` for the rows of a snapshot but its last, `last` for its final row, `false` when streaming. */
-  snapshot: 'true' | 'last' | 'false';
+  /** `true` for the rows of a snapshot but its last, `last` for its final row, `false` when streaming, `incremental` for an ad-hoc snapshot's rows. */
+  snapshot: 'true' | 'last' | 'false' | 'incremental';
   /**
    * The source position of this event as a string that sorts in source order when compared with
    * {@link comparePositions}; sinks store it per row so that a replay never moves a row backwards.

@@ -34,6 +34,16 @@ export interface SnapshotProgress {
   rowsEstimated: number;
   rowsPerSecond: number;
   done: boolean;
+  /** For an ad-hoc snapshot: the id of the signal that asked for it. */
+  signal?: string;
+}
+
+/** An operator's request (a signal) to read tables again while streaming goes on: an ad-hoc, incremental snapshot. */
+export interface SnapshotRequest {
+  /** The signal's id, for logs and status. */
+  id: string;
+  /** `db.table` (MySQL) or `schema.table` (PostgreSQL). */
+  tables: string[];
 }
 
 /** The server-side slot that holds a source's position (PostgreSQL), as last checked: for status and metrics. */
@@ -73,6 +83,12 @@ export interface Source {
    * returns what was removed, for the operator. Absent where the server keeps nothing (MySQL's binlog).
    */
   dropServerState?(): Promise<string[]>;
+  /**
+   * Reads `request.tables` again while streaming goes on (op `r`, source.snapshot `incremental`), in chunks between
+   * transactions; progress shows in snapshotProgress() and the offsets carry what is left, so a restart goes on.
+   * Called at a boundary. Returns the tables refused (not captured by this source). Absent where not supported.
+   */
+  snapshotTables?(request: SnapshotRequest): string[];
   /** The slot holding the source's position on the server, as last checked; absent where there is none (MySQL). */
   replicationSlot?(): ReplicationSlotHealth | null;
   /** Safe to call more than once. */

@@ -1,4 +1,6 @@
+import type { Row } from './change-event.ts';
 import type { ColumnType } from './column-type.ts';
+import { stringifyExact } from './json.ts';
 
 /** One column as the source describes it. */
 export interface ColumnSchema {
@@ -26,4 +28,9 @@ export interface TableSchema {
 
 export function qualifiedName(table: Pick<TableSchema, 'namespace' | 'table'>): string {
   return `${table.namespace}.${table.table}`;
+}
+
+/** A row's primary key as text: equal keys, equal text (one value as itself, several as an array). */
+export function keyText(table: TableSchema, row: Row): string {
+  return table.primaryKey.length === 1 ? stringifyExact(row[table.primaryKey[0] as string]) : stringifyExact(table.primaryKey.map((c) => row[c]));
 }

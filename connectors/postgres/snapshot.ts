@@ -43,8 +43,10 @@ function columnOf(table: TableSchema, name: string) {
  * order. Key parameters are the key's text cast back to the column's declared type, so that every type compares
  * exactly as it sorts in the index.
  */
-export function chunkQuery(table: TableSchema, after: boolean, limit: number): string {
-  const columns = table.columns.map((c) => quoteIdent(c.name)).join(', ');
+export function chunkQuery(table: TableSchema, after: boolean, limit: number, options: { withXmax?: boolean } = {}): string {
+  // xmax, last: the transaction deleting, updating or locking the row version read, if any (an ad-hoc snapshot
+  // leaves out rows a transaction it cannot see is changing).
+  const columns = [...table.columns.map((c) => quoteIdent(c.name)), ...(options.withXmax ? ['xmax::text'] : [])].join(', ');
   const key = table.primaryKey.map((name) => quoteIdent(name));
   const params = table.primaryKey.map((name, i) => `$${i + 1}::${columnOf(table, name).sourceType}`);
   const where = after ? ` WHERE (${key.join(', ')}) > (${params.join(', ')})` : '';

@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { ChangeEvent, Row, SourceInfo } from '#core/change-event.ts';
 import { TributaryError } from '#core/errors.ts';
 import { log } from '#core/log.ts';
-import { toSourceOffset, type ReplicationSlotHealth, type SnapshotProgress, type Source, type SourceItem, type SourceOffset } from '#core/source.ts';
+import { toSourceOffset, type ReplicationSlotHealth, type SnapshotProgress, type SnapshotRequest, type Source, type SourceItem, type SourceOffset } from '#core/source.ts';
 import { tableFilter } from '#core/table-filter.ts';
 import { qualifiedName, type ColumnSchema, type TableSchema } from '#core/table-schema.ts';
 import type { PostgresConnection } from '#config/connection.ts';
@@ -15,6 +15,7 @@ import { quoteTable } from './names.ts';
 import { dropPublication, ensurePublication } from './publication.ts';
 import { ReplicationConnection } from './replication-stream.ts';
 import { readTableSchema, readTableSchemas, type PostgresTable } from './schema-reader.ts';
+import { IncrementalSnapshot, type IncrementalState } from './incremental-snapshot.ts';
 import { dropSlot, emitHeartbeat, formatBytes, retainedWalWarning, slotInfo, slotProblem, type SlotInfo } from './slot.ts';
 import { estimateRows, openSnapshot, readTableChunks } from './snapshot.ts';
 import { rowConverter, textParser } from './values.ts';
@@ -47,6 +48,8 @@ export interface PostgresSourceSettings {
 interface PostgresOffset {
   lsn: string;
   snapshot?: { completed: string[]; table: string | null; lastKey: string[] | null; tables?: string[] };
+  /** Ad-hoc snapshots still to publish (snapshotTables), while streaming. */
+  incremental?: IncrementalState;
 }
 
 /** What the stream knows of a relation: its schema as the last Relation message gave it, and a row converter. */
@@ -90,6 +93,10 @@ export class PostgresSource implements Source {
   private readonly log;
   private lastSlot: SlotInfo | null = null;
   private lastSlotCheckedAt = 0;
+  /** Ad-hoc snapshots requested while streaming (snapshotTables). */
+  private incremental: IncrementalSnapshot | null = null;
+  /** Wakes an idle stream (a heartbeat into the WAL), so that a requested ad-hoc snapshot starts at once. */
+  private wake: (() => void) | null = null;
 
   constructor(private readonly settings: PostgresSourceSettings) {
     this.included = tableFilter(settings.include, settings.exclude);
@@ -174,6 +181,23 @@ export class PostgresSource implements Source {
     return { name: slot.name, active: slot.active, retainedWalBytes: slot.retainedBytes, walStatus: slot.walStatus, checkedAt: this.lastSlotCheckedAt };
   }
 
+  /**
+   * Reads tables again while streaming goes on, in chunks published between transactions (incremental-snapshot.ts).
+   * Returns the tables refused: not `schema.table`, or not captured by this source.
+   */
+  snapshotTables(request: SnapshotRequest): string[] {
+    const refused = request.tables.filter((name) => {
+      const [schema, table, extra] = name.split('.');
+      return schema === undefined || table === undefined || extra !== undefined || !this.included(schema, table);
+    });
+    const accepted = request.tables.filter((name) => !refused.includes(name));
+    if (accepted.length > 0 && this.incremental) {
+      this.incremental.request(request.id, accepted);
+      this.wake?.();
+    }
+    return this.incremental ? refused : request.tables;
+  }
+
   acknowledge(offset: SourceOffset): void {
     const lsn = (offset as unknown as PostgresOffset).lsn;
     if (this.replication && typeof lsn === 'string') this.replication.acknowledge(parseLsn(lsn));
@@ -184,6 +208,12 @@ export class PostgresSource implements Source {
     try {
       this.catalog = new PgTypeCatalog(client);
       let offset = stored as unknown as PostgresOffset | null;
+      this.incremental = new IncrementalSnapshot(
+        offset?.incremental,
+        { name: this.settings.name, database: this.settings.connection.database, chunkSize: this.settings.snapshotChunkSize },
+        this.progress,
+        this.log,
+      );
       const slot = await this.checkedSlot(client, offset !== null);
       if (slot === null) offset = null; // when_needed: the slot is gone, so a new snapshot
       const tables = (await readTableSchemas(client, this.included, this.catalog)).map((t) => ({ ...t, schema: publishedSchema(t.schema, t.replicaIdentity) }));
@@ -368,6 +398,21 @@ export class PostgresSource implements Source {
     const onAbort = () => void replication.close();
     signal.addEventListener('abort', onAbort, { once: true });
     const timers = this.startTimers(client);
+    const incremental = this.incremental as IncrementalSnapshot;
+    this.wake = () => void emitHeartbeat(client).catch(() => undefined);
+    let reader: pg.Client | null = null;
+    /** Between transactions: the next ad-hoc snapshot chunk is read, if one is due, on a connection of its own. */
+    const readIncremental = async () => {
+      if (!incremental.current()) return;
+      reader ??= await this.connect(`opening the ad-hoc snapshot connection of source "${this.settings.name}"`);
+      await incremental.readNext(reader, (name) => [...this.relations.values()].find((r) => r.included && r.name === name)?.table);
+    };
+    // The offset to resume from: after the last transaction published, with the ad-hoc snapshots left.
+    let resumeLsn = from;
+    const offsetHere = (lsn: bigint) => {
+      const left = incremental.current();
+      return toSourceOffset(left ? { lsn: formatLsn(lsn), incremental: left } : { lsn: formatLsn(lsn) });
+    };
     try {
       const version = await replication.serverVersion();
       const messages = await replication.start({
@@ -407,7 +452,10 @@ export class PostgresSource implements Source {
             if (event?.op === 'u' && event.unchanged && message.tag === 'update' && message.keyTuple && !message.oldTuple) {
               await this.readMovedValues(client, relation, event, message.newTuple);
             }
-            if (event) items.push({ kind: 'event', table: relation.table, event });
+            if (event) {
+              incremental.changed(relation.table, event);
+              items.push({ kind: 'event', table: relation.table, event });
+            }
             if (items.length >= ITEMS_PER_YIELD) {
               yield items;
               items = [];
@@ -421,25 +469,41 @@ export class PostgresSource implements Source {
               if (!relation?.included) continue;
               const order = ++transaction.order;
               const source = this.streamSource(relation, orderPosition(transaction.prefix, order, walStart), transaction, walStart);
-              items.push({ kind: 'event', table: relation.table, event: { op: 't', before: null, after: null, source, tsMs: Date.now() } });
+              const event: ChangeEvent = { op: 't', before: null, after: null, source, tsMs: Date.now() };
+              incremental.changed(relation.table, event);
+              items.push({ kind: 'event', table: relation.table, event });
             }
             break;
           }
           case 'commit':
+            if (transaction) incremental.committed(Number(transaction.txId));
             if (!skipping && transaction) {
-              items.push({ kind: 'commit', offset: toSourceOffset({ lsn: formatLsn(message.endLsn) }), transactionId: transaction.xid });
+              resumeLsn = message.endLsn;
+              items.push({ kind: 'commit', offset: offsetHere(resumeLsn), transactionId: transaction.xid });
               yield items;
               items = [];
             }
             transaction = null;
             skipping = false;
+            await readIncremental();
             break;
-          case 'message':
+          case 'message': {
+            if (message.transactional || transaction) break;
+            // The window mark of an ad-hoc snapshot chunk: what is left of the chunk is published here.
+            const chunk = incremental.reached(message, (table, position) => this.sourceInfo(table, position, Date.now(), 'incremental'));
+            if (chunk) {
+              yield [...chunk.items, { kind: 'commit', offset: offsetHere(resumeLsn) }];
+              await readIncremental();
+              break;
+            }
             // Our heartbeat, outside any transaction: everything that committed before it has been streamed.
-            if (!message.transactional && message.prefix === HEARTBEAT_PREFIX && !transaction && message.lsn >= from) {
-              yield { kind: 'heartbeat', offset: toSourceOffset({ lsn: formatLsn(message.lsn) }) };
+            if (message.prefix === HEARTBEAT_PREFIX && message.lsn >= from) {
+              resumeLsn = message.lsn;
+              yield { kind: 'heartbeat', offset: offsetHere(resumeLsn) };
+              await readIncremental();
             }
             break;
+          }
           default:
             break;
         }
@@ -448,6 +512,8 @@ export class PostgresSource implements Source {
       signal.removeEventListener('abort', onAbort);
       clearInterval(timers);
       this.replication = null;
+      this.wake = null;
+      if (reader) await this.release(reader);
       await replication.close();
     }
   }

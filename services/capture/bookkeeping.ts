@@ -36,14 +36,24 @@ export async function ensureCaptureTopics(kafka: Kafka, topics: CaptureTopics, r
   ]);
 }
 
-export function offsetMessage(source: string, offset: SourceOffset): Message {
-  return { key: source, value: JSON.stringify({ offset, ts_ms: Date.now() }) };
+/** What the offsets topic keeps per source: its offset and, once signals were read, the signal topic's offset after them. */
+export interface OffsetRecord {
+  offset: SourceOffset;
+  signals?: string;
+}
+
+export function offsetMessage(source: string, offset: SourceOffset, signals?: string): Message {
+  return { key: source, value: JSON.stringify({ offset, ts_ms: Date.now(), ...(signals === undefined ? {} : { signals }) }) };
+}
+
+export async function loadOffsetRecord(kafka: Kafka, topics: CaptureTopics, source: string): Promise<OffsetRecord | null> {
+  const latest = await readLatestByKey(kafka, topics.offsets, (key) => key === source);
+  const value = latest.get(source);
+  return value ? (JSON.parse(value.toString('utf8')) as OffsetRecord) : null;
 }
 
 export async function loadOffset(kafka: Kafka, topics: CaptureTopics, source: string): Promise<SourceOffset | null> {
-  const latest = await readLatestByKey(kafka, topics.offsets, (key) => key === source);
-  const value = latest.get(source);
-  return value ? (JSON.parse(value.toString('utf8')) as { offset: SourceOffset }).offset : null;
+  return (await loadOffsetRecord(kafka, topics, source))?.offset ?? null;
 }
 
 const historyKey = (source: string, namespace: string, table: string) => `${source}\u0000${namespace}.${table}`;

@@ -20,12 +20,13 @@ import {
   captureTopics,
   ensureCaptureTopics,
   historyMessage,
-  loadOffset,
+  loadOffsetRecord,
   loadSchemaHistory,
   offsetMessage,
   type CaptureTopics,
 } from './bookkeeping.ts';
 import { splitKeyChange } from './key-change.ts';
+import { SignalInbox } from './signal-inbox.ts';
 import { PendingCounts, type CaptureStatus } from './status.ts';
 import { TransactionWriter } from './transaction-writer.ts';
 
@@ -73,6 +74,12 @@ export class CaptureRunner {
   private eventsSinceBoundary = 0;
   private transactionStartedAt = 0;
   private txEvents = new Map<string, number>();
+  private source: Source | null = null;
+  private inbox: SignalInbox | null = null;
+  /** The signal topic's offset stored with each offset: past the signals the source has taken. */
+  private signalsStored: string | undefined;
+  /** Signals handed to the source, stored once a boundary the source produced after taking them comes (see takeSignals). */
+  private signalsAwaiting: { next: string; boundaries: number } | null = null;
   /** Events since the last commit, reported to the status once the commit is durable. */
   private counts = new PendingCounts();
   private lastHeartbeat = Date.now();
@@ -106,9 +113,14 @@ export class CaptureRunner {
       inFlight: this.settings.sendsInFlight,
     });
     try {
-      const offset = await loadOffset(this.kafka, this.topics, this.settings.name);
+      const record = await loadOffsetRecord(this.kafka, this.topics, this.settings.name);
+      const offset = record?.offset ?? null;
+      this.signalsStored = record?.signals;
       source.restoreSchemas(await loadSchemaHistory(this.kafka, this.topics, this.settings.name));
       this.status?.running(source, offset);
+      this.source = source;
+      this.inbox = new SignalInbox(this.kafka, this.settings.topicPrefix, this.settings.name, record?.signals ?? null, this.log);
+      this.inbox.start();
       this.log.info({ source: this.settings.name, offset }, offset ? 'resuming capture' : 'starting capture');
       // Snapshot progress per table (rows done / estimated, rows/s) every 10 s while a snapshot runs.
       const progress = setInterval(() => {
@@ -124,8 +136,40 @@ export class CaptureRunner {
       await writer.abort();
       throw error;
     } finally {
+      this.inbox?.stop();
       await producer.close();
     }
+  }
+
+  /**
+   * At a boundary: signals read since the last one go to the source (an ad-hoc snapshot). The signal topic's offset
+   * after them is stored only with an offset the source produced after taking them, so that a restart either finds
+   * the request in the source's offset or reads the signal again. The source reads one item ahead of the runner,
+   * so the item after the next one is the first certain to come after the hand-over.
+   */
+  private takeSignals(): void {
+    if (this.signalsAwaiting && --this.signalsAwaiting.boundaries === 0) {
+      this.signalsStored = this.signalsAwaiting.next;
+      this.signalsAwaiting = null;
+    }
+    const taken = this.inbox?.take();
+    if (!taken || !this.source) {
+      // Nothing pending: the position read so far can be stored as it is (first run: where reading began).
+      const position = this.inbox?.position();
+      if (!this.signalsAwaiting && position != null) this.signalsStored = position;
+      return;
+    }
+    for (const signal of taken.signals) {
+      const tables = signal.data['data-collections'];
+      if (!this.source.snapshotTables) {
+        this.log.warn({ signal: signal.id, tables }, `ad-hoc snapshots are not supported by ${this.settings.connector} sources yet; signal ignored`);
+        continue;
+      }
+      const refused = this.source.snapshotTables({ id: signal.id, tables });
+      if (refused.length > 0) this.log.warn({ signal: signal.id, refused }, 'ad-hoc snapshot: these tables are not captured by this source; they are skipped');
+      this.log.info({ signal: signal.id, tables: tables.filter((t) => !refused.includes(t)) }, 'ad-hoc snapshot requested');
+    }
+    this.signalsAwaiting = { next: taken.next, boundaries: 2 };
   }
 
   private async pump(writer: TransactionWriter, items: AsyncIterator<SourceItem | SourceItem[]>, signal: AbortSignal): Promise<void> {
@@ -258,6 +302,7 @@ export class CaptureRunner {
       case 'commit': {
         this.boundary = item.offset;
         this.eventsSinceBoundary = 0;
+        this.takeSignals();
         if (this.settings.transactionMetadata && item.transactionId && this.txEvents.size > 0) {
           await this.addTransactionMetadata(writer, item.transactionId);
         }
@@ -272,6 +317,7 @@ export class CaptureRunner {
       case 'heartbeat':
         this.boundary = item.offset;
         this.eventsSinceBoundary = 0;
+        this.takeSignals();
         await this.heartbeat(writer);
         return;
     }
@@ -301,7 +347,7 @@ export class CaptureRunner {
   private async commit(writer: TransactionWriter): Promise<void> {
     if (!this.boundary) return;
     const offset = this.boundary;
-    writer.batch.add(this.topics.offsets, offsetMessage(this.settings.name, offset));
+    writer.batch.add(this.topics.offsets, offsetMessage(this.settings.name, offset, this.signalsStored));
     // Invariant: the offset added just above is in the same Kafka transaction as every event before the
     // boundary, so it becomes durable exactly when they do, and never before; the source hears of it only then.
     const acknowledge = this.acknowledge;

@@ -7,7 +7,9 @@ import { loadConfig } from '#config/load.ts';
 import { createKafka } from '#kafka/client.ts';
 import { AvroSerde } from '#kafka/serde.ts';
 import { tailTopic } from '#kafka/tail.ts';
+import { addAdminCommands } from './admin-commands.ts';
 import { addOffsetCommands } from './offset-commands.ts';
+import { addVerifyCommand } from './verify-command.ts';
 import { dropCaptureState, runCapture } from '#capture/service.ts';
 import { runSink } from '#sink/service.ts';
 
@@ -86,6 +88,8 @@ program
   });
 
 addOffsetCommands(program, configOption);
+addAdminCommands(program, configOption);
+addVerifyCommand(program, configOption);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import { TributaryError } from '#core/errors.ts';
 import { withAdmin } from './admin.ts';
 import { classifyKafkaError } from './errors.ts';
@@ -17,14 +17,28 @@ export async function readLatestByKey(
   keep: (key: string) => boolean,
   timeoutMs = 30_000,
 ): Promise<Map<string, Buffer | null>> {
+  const latest = new Map<string, Buffer | null>();
+  await readToEnd(
+    kafka,
+    topic,
+    (message) => {
+      const key = message.key?.toString('utf8');
+      if (key !== undefined && keep(key)) latest.set(key, message.value);
+    },
+    timeoutMs,
+  );
+  return latest;
+}
+
+/** Reads a topic from the beginning to its current end (as readLatestByKey), handing every message over in order. */
+export async function readToEnd(kafka: Kafka, topic: string, onMessage: (message: KafkaMessage) => void, timeoutMs = 30_000): Promise<void> {
   const ends = await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(topic)).catch((error: unknown) => {
     throw classifyKafkaError(`reading the end offsets of ${topic}`, error);
   });
   // kafkajs's ListOffsets is read_committed by default: `high` is the last stable offset.
   const stable = new Map(ends.map((p) => [p.partition, BigInt(p.high)]));
   const pending = new Set(ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => p.partition));
-  const latest = new Map<string, Buffer | null>();
-  if (pending.size === 0) return latest;
+  if (pending.size === 0) return;
 
   const groupId = `tributary-reader-${randomBytes(6).toString('hex')}`;
   const consumer = kafka.consumer({ groupId, readUncommitted: false });
@@ -43,10 +57,7 @@ export async function readLatestByKey(
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
-      eachMessage: async ({ message }) => {
-        const key = message.key?.toString('utf8');
-        if (key !== undefined && keep(key)) latest.set(key, message.value);
-      },
+      eachMessage: async ({ message }) => onMessage(message),
     });
     // A read that never reaches the end (a transaction another producer keeps open) must not hang the caller:
     // it fails as retriable, and the retry loop starts over.
@@ -68,5 +79,4 @@ export async function readLatestByKey(
     await consumer.disconnect();
     await withAdmin(kafka, (admin) => admin.deleteGroups([groupId])).catch(() => undefined);
   }
-  return latest;
 }

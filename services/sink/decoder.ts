@@ -3,7 +3,7 @@ import type { Row } from '#core/change-event.ts';
 import { TributaryError } from '#core/errors.ts';
 import { stringifyExact } from '#core/json.ts';
 import type { SinkChange } from '#core/sink.ts';
-import type { TableSchema } from '#core/table-schema.ts';
+import { keyText as keyTextOf, type TableSchema } from '#core/table-schema.ts';
 import { headerText, type ConsumedMessage } from '#kafka/consumer.ts';
 import { POSITION_HEADER, UNCHANGED_HEADER } from '#kafka/event-codec.ts';
 import type { AvroSerde } from '#kafka/serde.ts';
@@ -192,11 +192,6 @@ export class ChangeDecoder {
     this.last = { writer, keyId, namespace, name, table };
     return table;
   }
-}
-
-/** Equal keys, equal text. */
-function keyTextOf(table: TableSchema, key: Row): string {
-  return table.primaryKey.length === 1 ? stringifyExact(key[table.primaryKey[0] as string]) : stringifyExact(table.primaryKey.map((c) => key[c]));
 }
 
 /**

@@ -70,7 +70,8 @@ export function startSink(config: string, sink: string, env: Record<string, stri
   return startTributary(['sink', sink], config, logLevel, env);
 }
 
-function startTributary(args: string[], config: string, logLevel?: string, env: Record<string, string> = {}): CaptureProcess {
+/** Any `tributary` command as its own process; `env` adds variables (fault injection). */
+export function startTributary(args: string[], config: string, logLevel?: string, env: Record<string, string> = {}): CaptureProcess {
   // TRIBUTARY_NODE_ARGS passes flags such as --cpu-prof to the process, for profiling benchmarks.
   const nodeArgs = process.env.TRIBUTARY_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const child = spawn(process.execPath, [...nodeArgs, bin, ...args, '--config', config], {
