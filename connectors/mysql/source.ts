@@ -3,13 +3,16 @@ import type { ZongJiTableMapEntry } from '@vlasky/zongji';
 import type { ChangeEvent, Row, SourceInfo } from '#core/change-event.ts';
 import { describeColumnType, type ColumnValue } from '#core/column-type.ts';
 import { TributaryError } from '#core/errors.ts';
-import { toSourceOffset, type SnapshotProgress, type Source, type SourceItem, type SourceOffset, type SourceOffsetValue } from '#core/source.ts';
+import { log, type Logger } from '#core/log.ts';
+import type { SnapshotQueueState } from '#core/snapshot-queue.ts';
+import { toSourceOffset, type SnapshotProgress, type SnapshotRequest, type Source, type SourceItem, type SourceOffset, type SourceOffsetValue } from '#core/source.ts';
 import { tableFilter } from '#core/table-filter.ts';
 import { qualifiedName, type ColumnSchema, type TableSchema } from '#core/table-schema.ts';
 import { binlogTableSchema, type BinlogTableMapEvent } from './binlog-columns.ts';
 import { readBinlog, type BinlogItem } from './binlog-reader.ts';
 import { classifyMySqlError, mySqlOptions, type MySqlConnectionConfig } from './connection.ts';
 import { tablesChangedBy } from './ddl.ts';
+import { MySqlIncrementalSnapshot } from './incremental-snapshot.ts';
 import { decodeKey, encodeKey } from './key-codec.ts';
 import { eventPosition, eventPositionPrefix, rowPosition, type BinlogCoordinates } from './position.ts';
 import { detectFlavor, preflight } from './preflight.ts';
@@ -35,6 +38,8 @@ export interface MySqlSourceSettings {
 interface MySqlOffset {
   binlog: BinlogCoordinates;
   snapshot?: { completed: string[]; table: string | null; lastKey: SourceOffsetValue[] | null };
+  /** Ad-hoc snapshots still to publish (snapshotTables), while streaming. */
+  incremental?: SnapshotQueueState;
 }
 
 type Connection = mysql.Connection;
@@ -52,9 +57,14 @@ export class MySqlSource implements Source {
   private readonly tableMaps = new Map<number, BinlogTableMapEvent>();
   /** The schema resolved for each TABLE_MAP event: resolved once per statement, not once per row event. */
   private readonly resolved = new WeakMap<BinlogTableMapEvent, TableSchema>();
+  /** Ad-hoc snapshots requested while streaming (snapshotTables); null before items() or on MySQL (see incremental-snapshot.ts). */
+  private incremental: MySqlIncrementalSnapshot | null = null;
+
+  private readonly log: Logger;
 
   constructor(private readonly settings: MySqlSourceSettings) {
     this.included = tableFilter(settings.include, settings.exclude);
+    this.log = log.child({ source: settings.name });
   }
 
   private async connect(action: string): Promise<Connection> {
@@ -92,6 +102,24 @@ export class MySqlSource implements Source {
     return [...this.progress.values()];
   }
 
+  /**
+   * Reads tables again while the binlog streams on (MariaDB: incremental-snapshot.ts). Returns the tables refused:
+   * not `db.table`, not captured, or every table on MySQL, which cannot do it yet.
+   */
+  snapshotTables(request: SnapshotRequest): string[] {
+    if (!this.incremental) {
+      this.log.warn({ signal: request.id }, 'ad-hoc snapshots are taken while streaming, and on MariaDB only: MySQL reports no binlog position for a consistent snapshot without a global read lock');
+      return request.tables;
+    }
+    const refused = request.tables.filter((name) => {
+      const [db, table, extra] = name.split('.');
+      return db === undefined || table === undefined || extra !== undefined || !this.included(db, table);
+    });
+    const accepted = request.tables.filter((name) => !refused.includes(name));
+    if (accepted.length > 0) this.incremental.request(request.id, accepted);
+    return refused;
+  }
+
   async *items(stored: SourceOffset | null, signal: AbortSignal): AsyncGenerator<SourceItem | SourceItem[]> {
     let offset = stored as unknown as MySqlOffset | null;
     if (offset && !offset.snapshot && !(await this.binlogAvailable(offset.binlog))) {
@@ -115,9 +143,10 @@ export class MySqlSource implements Source {
         offset = { binlog: { file: '', pos: '0', gtids: '' }, snapshot: { completed: [], table: null, lastKey: null } };
       }
     }
+    const adHoc = offset.incremental;
     if (offset.snapshot) offset = yield* this.snapshot(offset, signal);
     if (signal.aborted) return;
-    yield* this.stream(offset.binlog, signal);
+    yield* this.stream(offset.binlog, adHoc, signal);
   }
 
   // ------------------------------------------------------------------------------------------------------------
@@ -211,8 +240,27 @@ export class MySqlSource implements Source {
   // ------------------------------------------------------------------------------------------------------------
   // Streaming
 
-  private async *stream(from: BinlogCoordinates, signal: AbortSignal): AsyncGenerator<SourceItem | SourceItem[]> {
+  private async *stream(from: BinlogCoordinates, adHoc: SnapshotQueueState | undefined, signal: AbortSignal): AsyncGenerator<SourceItem | SourceItem[]> {
     const control = await this.connect(`connecting to source "${this.settings.name}" to read table schemas`);
+    const incremental =
+      (await detectFlavor(control)) === 'mariadb' ? new MySqlIncrementalSnapshot(adHoc, { chunkSize: this.settings.snapshotChunkSize }, this.progress, this.log) : null;
+    this.incremental = incremental;
+    const offsetAt = (binlog: BinlogCoordinates) => {
+      const left = incremental?.current();
+      return toSourceOffset(left ? { binlog, incremental: left } : { binlog });
+    };
+    let reader: Connection | null = null;
+    /** Between transactions at `here`: ad-hoc snapshot chunks read and, once the stream is at their snapshot, published. */
+    const adHocChunks = async function* (this: MySqlSource, here: BinlogCoordinates): AsyncGenerator<SourceItem[]> {
+      if (!incremental?.current()) return;
+      for (;;) {
+        reader ??= await this.connect(`opening the ad-hoc snapshot connection of source "${this.settings.name}"`);
+        await incremental.readNext(reader, (name) => this.schemas.get(name));
+        const items = incremental.due(here, (table, position) => this.snapshotSource(table, position));
+        if (!items) return;
+        yield [...items, { kind: 'commit', offset: offsetAt(here) }];
+      }
+    }.bind(this);
     const binlog = readBinlog(
       { connection: this.settings.connection, serverId: this.settings.serverId, from, maxQueueBytes: this.settings.maxQueueBytes },
       signal,
@@ -244,7 +292,8 @@ export class MySqlSource implements Source {
             break;
           case 'xid':
             inTransaction = false;
-            yield { kind: 'commit', offset: toSourceOffset({ binlog: item.resume }), ...(event.gtid ? { transactionId: event.gtid } : {}) };
+            yield { kind: 'commit', offset: offsetAt(item.resume), ...(event.gtid ? { transactionId: event.gtid } : {}) };
+            yield* adHocChunks(item.resume);
             break;
           case 'query': {
             const query = (event.query ?? '').trim();
@@ -254,21 +303,27 @@ export class MySqlSource implements Source {
               order.perTable.clear();
             } else if (/^COMMIT$/i.test(query)) {
               inTransaction = false;
-              yield { kind: 'commit', offset: toSourceOffset({ binlog: item.resume }), ...(event.gtid ? { transactionId: event.gtid } : {}) };
+              yield { kind: 'commit', offset: offsetAt(item.resume), ...(event.gtid ? { transactionId: event.gtid } : {}) };
+              yield* adHocChunks(item.resume);
             } else if (!inTransaction) {
               yield* this.ddl(control, item, query);
-              yield { kind: 'commit', offset: toSourceOffset({ binlog: item.resume }) };
+              yield { kind: 'commit', offset: offsetAt(item.resume) };
+              yield* adHocChunks(item.resume);
             }
             break;
           }
           case 'heartbeat':
-            if (!inTransaction) yield { kind: 'heartbeat', offset: toSourceOffset({ binlog: item.resume }) };
+            if (inTransaction) break;
+            yield { kind: 'heartbeat', offset: offsetAt(item.resume) };
+            yield* adHocChunks(item.resume);
             break;
           default:
             break;
         }
       }
     } finally {
+      this.incremental = null;
+      if (reader) await this.release(reader);
       await this.release(control);
     }
   }

@@ -4,6 +4,7 @@ import type pg from 'pg';
 import type { ChangeEvent, Row, SourceInfo } from '#core/change-event.ts';
 import { TributaryError } from '#core/errors.ts';
 import type { Logger } from '#core/log.ts';
+import { SnapshotQueue, type SnapshotQueueState } from '#core/snapshot-queue.ts';
 import type { SnapshotProgress, SourceItem } from '#core/source.ts';
 import { keyText, qualifiedName, type TableSchema } from '#core/table-schema.ts';
 import { classifyPostgresError } from './connection.ts';
@@ -32,13 +33,6 @@ import { rowConverter } from './values.ts';
 
 export const WINDOW_PREFIX = 'tributary.snapshot-window';
 
-/** What is left of the ad-hoc snapshots, carried in every offset so that a restart goes on where the last published chunk ended. */
-export interface IncrementalState {
-  /** Tables still to read, in order, each with the request it came from; the first is being read. */
-  queue: { id: string; table: string }[];
-  /** Primary key text of the last row published of the first table; null to start at its beginning. */
-  lastKey: string[] | null;
-}
 
 interface OpenChunk {
   id: string;
@@ -47,6 +41,8 @@ interface OpenChunk {
   /** Rows not yet struck by a streamed change, by key text. */
   rows: Map<string, Row>;
   lastKey: string[] | null;
+  /** Rows the chunk read (some may be struck since). */
+  read: number;
   /** The table is done once this chunk is published. */
   final: boolean;
   /** The window mark's content: the chunk is published when the stream reaches the mark. */
@@ -65,31 +61,27 @@ const RECENT_XIDS = 4096;
 const READ_ATTEMPTS = 10;
 
 export class IncrementalSnapshot {
-  private state: IncrementalState;
+  private readonly queue: SnapshotQueue;
   private open: OpenChunk | null = null;
   /** xids of the transactions streamed last, newest last: the ones a chunk's snapshot might not see yet. */
   private readonly recent: number[] = [];
 
   constructor(
-    state: IncrementalState | undefined,
-    private readonly settings: { name: string; database: string; chunkSize: number },
-    private readonly progress: Map<string, SnapshotProgress>,
+    state: SnapshotQueueState | undefined,
+    private readonly settings: { chunkSize: number },
+    progress: Map<string, SnapshotProgress>,
     private readonly log: Logger,
   ) {
-    this.state = state ?? { queue: [], lastKey: null };
+    this.queue = new SnapshotQueue(state, progress, log);
   }
 
   /** The state to store with the next offset: chunks published so far. */
-  current(): IncrementalState | undefined {
-    return this.state.queue.length === 0 ? undefined : this.state;
+  current(): SnapshotQueueState | undefined {
+    return this.queue.current();
   }
 
   request(id: string, tables: string[]): void {
-    for (const table of tables) {
-      if (this.state.queue.some((q) => q.table === table)) continue;
-      this.state = { queue: [...this.state.queue, { id, table }], lastKey: this.state.queue.length === 0 ? null : this.state.lastKey };
-      this.progress.set(table, { table, rowsDone: 0, rowsEstimated: 0, rowsPerSecond: 0, done: false, signal: id });
-    }
+    this.queue.request(id, tables);
   }
 
   /** A streamed transaction committed. */
@@ -112,21 +104,18 @@ export class IncrementalSnapshot {
    * `reader` is a connection of its own (not the one that writes heartbeats), `schemaOf` the stream's schema of a table.
    */
   async readNext(reader: pg.Client, schemaOf: (name: string) => TableSchema | undefined): Promise<void> {
-    while (!this.open && this.state.queue.length > 0) {
-      const head = this.state.queue[0] as { id: string; table: string };
+    for (let head = this.queue.head(); !this.open && head; head = this.queue.head()) {
       const [schemaName, tableName] = head.table.split('.') as [string, string];
       const found = await readTableSchema(reader, schemaName, tableName).catch((error: unknown) => {
-        throw classifyPostgresError(`reading the schema of ${head.table} for an ad-hoc snapshot`, error);
+        throw classifyPostgresError(`reading the schema of ${head?.table} for an ad-hoc snapshot`, error);
       });
       const table = schemaOf(head.table) ?? found?.schema;
       if (!found || !table || table.primaryKey.length === 0) {
-        this.log.warn({ table: head.table, signal: head.id }, found ? 'ad-hoc snapshot skipped: the table has no primary key to read it in chunks by' : 'ad-hoc snapshot skipped: no such table');
-        this.finish(head.table);
+        this.queue.skip(found ? 'the table has no primary key to read it in chunks by' : 'no such table');
         continue;
       }
-      const progress = this.progress.get(head.table);
-      if (progress && progress.rowsEstimated === 0) progress.rowsEstimated = await estimateRows(reader, table);
-      this.open = await this.readChunk(reader, head.id, table);
+      if (this.queue.needsEstimate(head.table)) this.queue.estimated(head.table, await estimateRows(reader, table));
+      this.open = await this.readChunk(reader, head.id, table, head.lastKey as string[] | null);
     }
   }
 
@@ -137,7 +126,7 @@ export class IncrementalSnapshot {
   reached(
     message: { prefix: string; content: Buffer; lsn: bigint },
     source: (table: TableSchema, position: string) => SourceInfo,
-  ): { items: SourceItem[]; state: IncrementalState | undefined } | null {
+  ): SourceItem[] | null {
     const open = this.open;
     if (!open || message.prefix !== WINDOW_PREFIX || message.content.toString('utf8') !== open.mark) return null;
     this.open = null;
@@ -147,26 +136,15 @@ export class IncrementalSnapshot {
     for (const after of open.rows.values()) {
       items.push({ kind: 'event', table: open.table, event: { op: 'r', before: null, after, source: { ...source(open.table, position), snapshot: 'incremental' }, tsMs: Date.now() } });
     }
-    const progress = this.progress.get(open.name);
-    if (progress) progress.rowsDone += items.length;
-    if (open.final) this.finish(open.name);
-    else this.state = { queue: this.state.queue, lastKey: open.lastKey };
-    return { items, state: this.current() };
+    this.queue.published(items.length, open.lastKey, open.final);
+    return items;
   }
 
-  private finish(table: string): void {
-    const progress = this.progress.get(table);
-    if (progress) progress.done = true;
-    this.state = { queue: this.state.queue.slice(1), lastKey: null };
-    if (this.state.queue.length === 0) this.log.info({ table }, 'ad-hoc snapshot complete');
-  }
-
-  private async readChunk(reader: pg.Client, id: string, table: TableSchema): Promise<OpenChunk> {
+  private async readChunk(reader: pg.Client, id: string, table: TableSchema, after: string[] | null): Promise<OpenChunk> {
     const name = qualifiedName(table);
     const convert = rowConverter(table, (column, message) => this.log.warn({ table: name, column }, message));
     const keyIndexes = table.primaryKey.map((k) => table.columns.findIndex((c) => c.name === k));
     // Keyset pages follow the rows read, including those left out for their xmax.
-    const after = this.state.lastKey;
     for (let attempt = 1; attempt <= READ_ATTEMPTS; attempt++) {
       let texts: (string | null)[][];
       let visibility: Visibility;
@@ -207,6 +185,7 @@ export class IncrementalSnapshot {
         name,
         rows,
         lastKey: last ? keyIndexes.map((i) => last[i] as string) : after,
+        read: texts.length,
         final: texts.length < this.settings.chunkSize,
         mark,
         readAt,

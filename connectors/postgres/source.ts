@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { ChangeEvent, Row, SourceInfo } from '#core/change-event.ts';
 import { TributaryError } from '#core/errors.ts';
 import { log } from '#core/log.ts';
+import type { SnapshotQueueState } from '#core/snapshot-queue.ts';
 import { toSourceOffset, type ReplicationSlotHealth, type SnapshotProgress, type SnapshotRequest, type Source, type SourceItem, type SourceOffset } from '#core/source.ts';
 import { tableFilter } from '#core/table-filter.ts';
 import { qualifiedName, type ColumnSchema, type TableSchema } from '#core/table-schema.ts';
@@ -15,7 +16,7 @@ import { quoteTable } from './names.ts';
 import { dropPublication, ensurePublication } from './publication.ts';
 import { ReplicationConnection } from './replication-stream.ts';
 import { readTableSchema, readTableSchemas, type PostgresTable } from './schema-reader.ts';
-import { IncrementalSnapshot, type IncrementalState } from './incremental-snapshot.ts';
+import { IncrementalSnapshot } from './incremental-snapshot.ts';
 import { dropSlot, emitHeartbeat, formatBytes, retainedWalWarning, slotInfo, slotProblem, type SlotInfo } from './slot.ts';
 import { estimateRows, openSnapshot, readTableChunks } from './snapshot.ts';
 import { rowConverter, textParser } from './values.ts';
@@ -49,7 +50,7 @@ interface PostgresOffset {
   lsn: string;
   snapshot?: { completed: string[]; table: string | null; lastKey: string[] | null; tables?: string[] };
   /** Ad-hoc snapshots still to publish (snapshotTables), while streaming. */
-  incremental?: IncrementalState;
+  incremental?: SnapshotQueueState;
 }
 
 /** What the stream knows of a relation: its schema as the last Relation message gave it, and a row converter. */
@@ -210,7 +211,7 @@ export class PostgresSource implements Source {
       let offset = stored as unknown as PostgresOffset | null;
       this.incremental = new IncrementalSnapshot(
         offset?.incremental,
-        { name: this.settings.name, database: this.settings.connection.database, chunkSize: this.settings.snapshotChunkSize },
+        { chunkSize: this.settings.snapshotChunkSize },
         this.progress,
         this.log,
       );
@@ -492,7 +493,7 @@ export class PostgresSource implements Source {
             // The window mark of an ad-hoc snapshot chunk: what is left of the chunk is published here.
             const chunk = incremental.reached(message, (table, position) => this.sourceInfo(table, position, Date.now(), 'incremental'));
             if (chunk) {
-              yield [...chunk.items, { kind: 'commit', offset: offsetHere(resumeLsn) }];
+              yield [...chunk, { kind: 'commit', offset: offsetHere(resumeLsn) }];
               await readIncremental();
               break;
             }

@@ -1,0 +1,78 @@
+import type { Logger } from './log.ts';
+import type { SnapshotProgress, SourceOffsetValue } from './source.ts';
+
+/** What is left of a source's ad-hoc snapshots, carried in its offsets so that a restart goes on after the last published chunk. */
+export interface SnapshotQueueState {
+  /** Tables still to read, in order, each with the signal that asked for it; the first is being read. */
+  queue: { id: string; table: string }[];
+  /** Key of the last row published of the first table (the source's own encoding); null to start at its beginning. */
+  lastKey: SourceOffsetValue[] | null;
+}
+
+/**
+ * The queue of an ad-hoc snapshot, which every source reads the same way: the tables asked for, one chunk after the
+ * other, each chunk's progress in the source's snapshot progress. How a chunk is read and where it is published in
+ * the stream is each source's own (see incremental-snapshot.ts of each connector).
+ */
+export class SnapshotQueue {
+  private state: SnapshotQueueState;
+
+  constructor(
+    state: SnapshotQueueState | undefined,
+    private readonly progress: Map<string, SnapshotProgress>,
+    private readonly log: Logger,
+  ) {
+    this.state = state ?? { queue: [], lastKey: null };
+    for (const { id, table } of this.state.queue) this.progress.set(table, { table, rowsDone: 0, rowsEstimated: 0, rowsPerSecond: 0, done: false, signal: id });
+  }
+
+  /** The state to store with the next offset; undefined when nothing is left. */
+  current(): SnapshotQueueState | undefined {
+    return this.state.queue.length === 0 ? undefined : this.state;
+  }
+
+  /** Tables already queued are not queued twice (a signal read again after a restart asks for them again). */
+  request(id: string, tables: string[]): void {
+    for (const table of tables) {
+      if (this.state.queue.some((q) => q.table === table)) continue;
+      this.state = { queue: [...this.state.queue, { id, table }], lastKey: this.state.queue.length === 0 ? null : this.state.lastKey };
+      this.progress.set(table, { table, rowsDone: 0, rowsEstimated: 0, rowsPerSecond: 0, done: false, signal: id });
+    }
+  }
+
+  head(): { id: string; table: string; lastKey: SourceOffsetValue[] | null } | undefined {
+    const first = this.state.queue[0];
+    return first && { ...first, lastKey: this.state.lastKey };
+  }
+
+  /** The table being read needs its row estimate once. */
+  needsEstimate(table: string): boolean {
+    return this.progress.get(table)?.rowsEstimated === 0;
+  }
+
+  estimated(table: string, rows: number): void {
+    const progress = this.progress.get(table);
+    if (progress) progress.rowsEstimated = rows;
+  }
+
+  /** A chunk of the first table was published: `rows` rows, ending at `lastKey`; `final` when the table is done. */
+  published(rows: number, lastKey: SourceOffsetValue[] | null, final: boolean): void {
+    const head = this.state.queue[0];
+    if (!head) return;
+    const progress = this.progress.get(head.table);
+    if (progress) progress.rowsDone += rows;
+    if (final) this.skip('done');
+    else this.state = { queue: this.state.queue, lastKey };
+  }
+
+  /** The first table is finished (done) or cannot be read (a warning says why). */
+  skip(reason: 'done' | string): void {
+    const head = this.state.queue[0];
+    if (!head) return;
+    const progress = this.progress.get(head.table);
+    if (progress) progress.done = true;
+    if (reason !== 'done') this.log.warn({ table: head.table, signal: head.id }, `ad-hoc snapshot skipped: ${reason}`);
+    this.state = { queue: this.state.queue.slice(1), lastKey: null };
+    if (reason === 'done') this.log.info({ table: head.table, signal: head.id }, 'ad-hoc snapshot of the table complete');
+  }
+}
