@@ -31,6 +31,17 @@ describe('SnapshotTracker', () => {
     // Or done with other figures than before: it ran between two looks.
     expect(new SnapshotTracker(['shop.orders'], [earlier]).update([entry('shop.orders', 104, 100, true)])[0]?.state).toBe('done');
   });
+
+  it('given the signal id, counts only the entries that carry it', () => {
+    const mine = (rowsDone: number, done: boolean) => ({ ...entry('shop.orders', rowsDone, 100, done), signal: 'mine' });
+    const tracker = new SnapshotTracker(['shop.orders'], [], 'mine');
+    // Another signal's snapshot of the table, or one from before signals carried ids, is not this one.
+    expect(tracker.update([{ ...entry('shop.orders', 100, 100, true), signal: 'other' }])[0]?.state).toBe('waiting');
+    expect(tracker.update([entry('shop.orders', 100, 100, true)])[0]?.state).toBe('waiting');
+    expect(tracker.update([mine(10, false)])[0]).toEqual({ table: 'shop.orders', state: 'running', progress: mine(10, false) });
+    // Done on the first look is done: the id says it is this snapshot.
+    expect(new SnapshotTracker(['shop.orders'], [], 'mine').update([mine(100, true)])[0]?.state).toBe('done');
+  });
 });
 
 describe('progressLine', () => {
@@ -103,4 +114,77 @@ describe('watchSnapshot', () => {
     expect(outcome).toBe('stopped');
     expect(written.split('\n').filter(Boolean)).toEqual([expect.stringMatching(/^the capture does not answer \(GET http:\/\/127\.0\.0\.1:\d+\/status: ECONNREFUSED\); still waiting/)]);
   });
+
+  it('gives up when the capture stays unreachable past unreachableTimeoutMs', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const { out, written } = collector();
+    const outcome = await watchSnapshot({
+      url: `http://127.0.0.1:${port}`,
+      token: undefined,
+      tracker: new SnapshotTracker(['a.b'], [], 'id'),
+      signal: new AbortController().signal,
+      out,
+      pollMs: 10,
+      unreachableTimeoutMs: 100,
+    });
+    expect(outcome).toBe('unreachable');
+    expect(written()).toMatch(/still waiting for up to 0\.1 s\n$/);
+  });
+
+  it("gives up when no entry of the signal shows within startTimeoutMs, and hands every status read to onStatus", async () => {
+    // A capture that does not act on the signal: its status never lists the table under this signal.
+    const server = createServer((_request, response) => {
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify({ kind: 'capture', name: 'shop', type: 'mariadb', state: 'streaming', snapshot: [{ ...entry('shop.orders', 5, 5, true), signal: 'old' }] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { out } = collector();
+    const seen: string[] = [];
+    try {
+      const outcome = await watchSnapshot({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        token: undefined,
+        tracker: new SnapshotTracker(['shop.orders'], [], 'new'),
+        signal: new AbortController().signal,
+        out,
+        pollMs: 10,
+        startTimeoutMs: 150,
+        onStatus: (status, tables) => seen.push(`${status.type}:${tables[0]?.state}`),
+      });
+      expect(outcome).toBe('not started');
+      expect(seen.length).toBeGreaterThan(2);
+      expect(new Set(seen)).toEqual(new Set(['mariadb:waiting']));
+    } finally {
+      server.close();
+    }
+  });
+
+  it('does not give up on the start timeout while a table runs', async () => {
+    let asked = 0;
+    const server = createServer((_request, response) => {
+      asked++;
+      const snapshot = [{ ...entry('shop.orders', asked, 100, asked >= 30), signal: 'id' }];
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify({ kind: 'capture', name: 'shop', state: 'snapshotting', snapshot }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { out } = collector();
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const outcome = await watchSnapshot({ url, token: undefined, tracker: new SnapshotTracker(['shop.orders'], [], 'id'), signal: new AbortController().signal, out, pollMs: 10, startTimeoutMs: 50 });
+      expect(outcome).toBe('done');
+      expect(asked).toBe(30);
+    } finally {
+      server.close();
+    }
+  });
 });
+
+function collector(): { out: NodeJS.WriteStream; written: () => string } {
+  let text = '';
+  const out = Object.assign(new Writable({ write: (chunk: Buffer, _e, done) => ((text += chunk.toString()), done()) }), { isTTY: false }) as unknown as NodeJS.WriteStream;
+  return { out, written: () => text };
+}

@@ -1,10 +1,15 @@
 import { InvalidArgumentError, type Command, type Option } from 'commander';
 import { loadConfig } from '#config/load.ts';
 import { createProgress } from '#verify/progress.ts';
+import { repairDifferences } from '#verify/repair.ts';
+import { formatRepairJson, formatRepairText } from '#verify/repair-report.ts';
 import { allMatch, formatJson, formatText } from '#verify/report.ts';
-import { runVerify } from '#verify/run.ts';
+import { runVerify, type RunOptions } from '#verify/run.ts';
 
-/** `tributary verify`: does a sink's target hold what the source holds? Exit code 0 only when every table matches. */
+/**
+ * `tributary verify`: does a sink's target hold what the source holds? With --repair, the tables that differ are
+ * re-snapshotted by the capture and verified again. Exit code 0 only when every table matches (in the end).
+ */
 export function addVerifyCommand(program: Command, configOption: () => Option): void {
   program
     .command('verify')
@@ -19,25 +24,60 @@ export function addVerifyCommand(program: Command, configOption: () => Option): 
     .option('--recheck <seconds>', 'how long ranges that differ are re-checked (changes the sink is still applying) before what still differs is reported', seconds, 5)
     .option('--parallel <count>', 'queries in flight per server', positive, 4)
     .option('--json', 'print the result as one JSON document', false)
+    .option(
+      '--repair',
+      "then have the source's capture re-snapshot the tables with rows missing or different (whole tables, through its " +
+        'ad-hoc snapshot; needs its http endpoint), wait until the sink applied them, and verify those tables again. ' +
+        'Rows extra in the target are not removed by a snapshot: they are reported and keep the exit code 1',
+      false,
+    )
+    .option('--repair-timeout <seconds>', 'with --repair: how long the capture may take to start the snapshot or stay unreachable, and the sink to apply it', positiveSeconds, 120)
     .addOption(configOption())
-    .action(
-      async (options: { source: string; sink: string; table?: string[]; examples: number; recheck: number; parallel: number; json: boolean; config: string }) => {
-        const settings = loadConfig(options.config);
-        const abort = new AbortController();
-        process.once('SIGINT', () => abort.abort());
-        process.once('SIGTERM', () => abort.abort());
-        const reports = await runVerify(settings, {
-          source: options.source,
-          sink: options.sink,
-          tables: options.table ?? [],
-          parallel: options.parallel,
-          verify: { examples: options.examples, recheckMs: options.recheck * 1000, signal: abort.signal },
-          progress: createProgress(process.stderr),
-        });
+    .action(async (options: VerifyCommandOptions) => {
+      const settings = loadConfig(options.config);
+      const abort = new AbortController();
+      process.once('SIGINT', () => abort.abort());
+      process.once('SIGTERM', () => abort.abort());
+      const run: RunOptions = {
+        source: options.source,
+        sink: options.sink,
+        tables: options.table ?? [],
+        parallel: options.parallel,
+        verify: { examples: options.examples, recheckMs: options.recheck * 1000, signal: abort.signal },
+        progress: createProgress(process.stderr),
+      };
+      const reports = await runVerify(settings, run);
+      if (!options.repair) {
         process.stdout.write(`${options.json ? formatJson(reports) : formatText(reports)}\n`);
         if (!allMatch(reports)) process.exitCode = 1;
-      },
-    );
+        return;
+      }
+      // The first pass is shown as soon as it is known, with what the repair does after it; under --json, stdout
+      // holds the one document and the repair's lines go to stderr.
+      if (!options.json) process.stdout.write(`${formatText(reports)}\n\n`);
+      const say = (line: string) => (options.json ? process.stderr : process.stdout).write(`repair: ${line}\n`);
+      const result = await repairDifferences(settings, run, reports, {
+        timeoutMs: options.repairTimeout * 1000,
+        out: process.stderr,
+        say,
+        signal: abort.signal,
+      });
+      process.stdout.write(`${options.json ? formatRepairJson(reports, result) : formatRepairText(result)}\n`);
+      if (!allMatch(result.tables)) process.exitCode = 1;
+    });
+}
+
+interface VerifyCommandOptions {
+  source: string;
+  sink: string;
+  table?: string[];
+  examples: number;
+  recheck: number;
+  parallel: number;
+  json: boolean;
+  repair: boolean;
+  repairTimeout: number;
+  config: string;
 }
 
 function count(text: string): number {
@@ -49,6 +89,12 @@ function count(text: string): number {
 function positive(text: string): number {
   const value = count(text);
   if (value < 1) throw new InvalidArgumentError('expected a whole number, 1 or more');
+  return value;
+}
+
+function positiveSeconds(text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new InvalidArgumentError('expected a number of seconds, more than 0');
   return value;
 }
 

@@ -20,13 +20,12 @@ export class PostgresEngine implements Engine {
     connection: PostgresConnection,
     connections: number,
   ) {
-    this.pool = new pg.Pool({ ...pgOptions(connection, { applicationName: 'tributary verify' }), max: connections });
+    const options = pgOptions(connection, { applicationName: 'tributary verify' });
+    // Verify never writes, and says so to the server as a startup option: a SET queued on 'connect' would run beside
+    // the pool's first query (pg warns about queries issued while one runs).
+    this.pool = new pg.Pool({ ...options, options: `${options.options ?? ''} -c default_transaction_read_only=on`.trim(), max: connections });
     // An idle connection's failure is emitted here; the next query on the pool reports it, classified.
     this.pool.on('error', () => undefined);
-    // Verify never writes, and says so to the server (queued before the connection's first query).
-    this.pool.on('connect', (client) => {
-      client.query('SET default_transaction_read_only = on').catch(() => undefined);
-    });
   }
 
   async run(statement: { sql: string; params: unknown[] }, action: string): Promise<SqlRow[]> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createProgress } from './progress.ts';
+import { createProgress, createStatusLine } from './progress.ts';
 
 function stream(isTTY: boolean) {
   const written: string[] = [];
@@ -40,5 +40,36 @@ describe('createProgress', () => {
       '\r\x1b[Kshop.orders  [############------------]  50%  500 rows  500 rows/s',
       '\r\x1b[K',
     ]);
+  });
+});
+
+describe('createStatusLine', () => {
+  it('redraws in place on a terminal and clears before a line that stays', () => {
+    let now = 0;
+    const out = stream(true);
+    const line = createStatusLine(out.stream, () => now);
+    line.update('sink behind: 10 messages');
+    now = 50;
+    line.update('sink behind: 8 messages'); // within 100 ms: not drawn
+    now = 200;
+    line.update('sink behind: 2 messages');
+    line.say('sink caught up');
+    line.clear();
+    expect(out.written).toEqual(['\r\x1b[Ksink behind: 10 messages', '\r\x1b[Ksink behind: 2 messages', '\r\x1b[Ksink caught up\n']);
+  });
+
+  it('writes a plain line every ten seconds when not on a terminal', () => {
+    let now = 0;
+    const out = stream(false);
+    const line = createStatusLine(out.stream, () => now);
+    line.update('a');
+    now = 9_000;
+    line.update('b');
+    now = 10_000;
+    line.update('c');
+    line.say('d');
+    line.update('e'); // a line that stays starts the count again
+    line.clear();
+    expect(out.written).toEqual(['a\n', 'c\n', 'd\n', 'e\n']);
   });
 });

@@ -60,3 +60,39 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr, now:
 
 /** For tests and --quiet runs: no output. */
 export const NO_PROGRESS: Progress = { table: () => undefined, rows: () => undefined, recheck: () => undefined, done: () => undefined };
+
+/**
+ * One line of state for a wait (`--repair`: the sink applying what the snapshot emitted), on stderr: redrawn in
+ * place on a terminal, a plain line every 10 s otherwise; `say` writes a line that stays.
+ */
+export interface StatusLine {
+  update(text: string): void;
+  say(text: string): void;
+  /** Clears the line drawn on a terminal, so that what follows starts on a clean line. */
+  clear(): void;
+}
+
+export function createStatusLine(stream: NodeJS.WriteStream = process.stderr, now: () => number = Date.now): StatusLine {
+  const tty = stream.isTTY === true;
+  let drawnAt: number | null = null;
+  let shown = false;
+  return {
+    update(text) {
+      const at = now();
+      if (drawnAt !== null && at - drawnAt < (tty ? 100 : 10_000)) return;
+      drawnAt = at;
+      stream.write(tty ? `\r\x1b[K${text}` : `${text}\n`);
+      shown = tty;
+    },
+    say(text) {
+      stream.write(`${shown ? '\r\x1b[K' : ''}${text}\n`);
+      shown = false;
+      drawnAt = null;
+    },
+    clear() {
+      if (shown) stream.write('\r\x1b[K');
+      shown = false;
+      drawnAt = null;
+    },
+  };
+}

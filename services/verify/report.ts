@@ -66,35 +66,37 @@ export function formatText(reports: readonly TableReport[]): string {
 
 /** One JSON document: each table with its status, counts and example keys (as objects of column → value). */
 export function formatJson(reports: readonly TableReport[]): string {
-  return stringifyExact({
-    match: allMatch(reports),
-    tables: reports.map((report) => {
-      const counts = report.counts;
-      return {
-        source: report.source,
-        target: report.target,
-        status: tableStatus(report),
-        ...(report.problem ? { problem: report.problem } : {}),
-        ...(counts
-          ? {
-              sourceRows: counts.sourceRows,
-              targetRows: counts.targetRows,
-              compared: counts.compared,
-              missing: counts.missing,
-              extra: counts.extra,
-              different: counts.different,
-              examples: Object.fromEntries(
-                (['missing', 'extra', 'different'] as const).map((category) => [
-                  category,
-                  counts.examples[category].map((key) => Object.fromEntries(report.key.map((column, i) => [column.name, keyValue(column.type, key[i] as string)]))),
-                ]),
-              ),
-            }
-          : {}),
-        notes: report.notes,
-        seconds: Number(report.seconds.toFixed(3)),
-      };
-    }),
+  return stringifyExact({ match: allMatch(reports), tables: jsonTables(reports) });
+}
+
+/** The tables of the JSON document, each as an object (`--repair` nests them in its own document). */
+export function jsonTables(reports: readonly TableReport[]): object[] {
+  return reports.map((report) => {
+    const counts = report.counts;
+    return {
+      source: report.source,
+      target: report.target,
+      status: tableStatus(report),
+      ...(report.problem ? { problem: report.problem } : {}),
+      ...(counts
+        ? {
+            sourceRows: counts.sourceRows,
+            targetRows: counts.targetRows,
+            compared: counts.compared,
+            missing: counts.missing,
+            extra: counts.extra,
+            different: counts.different,
+            examples: Object.fromEntries(
+              (['missing', 'extra', 'different'] as const).map((category) => [
+                category,
+                counts.examples[category].map((key) => Object.fromEntries(report.key.map((column, i) => [column.name, keyValue(column.type, key[i] as string)]))),
+              ]),
+            ),
+          }
+        : {}),
+      notes: report.notes,
+      seconds: Number(report.seconds.toFixed(3)),
+    };
   });
 }
 
