@@ -41,8 +41,6 @@ interface OpenChunk {
   /** Rows not yet struck by a streamed change, by key text. */
   rows: Map<string, Row>;
   lastKey: string[] | null;
-  /** Rows the chunk read (some may be struck since). */
-  read: number;
   /** The table is done once this chunk is published. */
   final: boolean;
   /** The window mark's content: the chunk is published when the stream reaches the mark. */
@@ -185,7 +183,6 @@ export class IncrementalSnapshot {
         name,
         rows,
         lastKey: last ? keyIndexes.map((i) => last[i] as string) : after,
-        read: texts.length,
         final: texts.length < this.settings.chunkSize,
         mark,
         readAt,

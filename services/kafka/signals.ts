@@ -3,6 +3,7 @@ import type { Kafka } from 'kafkajs';
 import { TributaryError } from '#core/errors.ts';
 import { ensureTopics } from './admin.ts';
 import { classifyKafkaError } from './errors.ts';
+import { JavaCompatiblePartitioner } from './partitioner.ts';
 
 // Operators ask a running capture to do something (re-snapshot tables) through a control topic, as Debezium's Kafka
 // signal channel does: one JSON message keyed by the source name, which the capture of that source consumes. The
@@ -31,7 +32,7 @@ export async function sendSnapshotSignal(kafka: Kafka, topicPrefix: string, repl
   if (bad.length > 0) throw new TributaryError('CONFIG_INVALID', `tables are named db.table (schema.table for PostgreSQL): ${bad.join(', ')}`);
   await ensureSignalTopic(kafka, topicPrefix, replicationFactor);
   const signal: SnapshotSignal = { id: randomUUID(), type: 'execute-snapshot', data: { 'data-collections': tables, type: 'incremental' } };
-  const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+  const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1, createPartitioner: JavaCompatiblePartitioner });
   try {
     await producer.connect();
     await producer.send({ topic: signalTopic(topicPrefix), acks: -1, messages: [{ key: source, value: JSON.stringify(signal) }] });
