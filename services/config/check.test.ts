@@ -23,6 +23,7 @@ describe('checkConfig', () => {
       'sinks (2):',
       '  reporting mysql topics=/^tributary\\.shop\\./ -> 127.0.0.1:13307/reporting',
       '  analytics clickhouse topics=tributary.shop.shop.orders,tributary.billing.public.invoices -> http://127.0.0.1:18123 database=analytics',
+      'admin: 127.0.0.1:8780',
     ]);
   });
 

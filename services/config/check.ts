@@ -21,6 +21,7 @@ export function summarizeConfig(config: TributaryConfig, file: string): string {
     ...config.sources.map((source) => `  ${describeSource(source)}`),
     `sinks (${config.sinks.length}):`,
     ...config.sinks.map((sink) => `  ${describeSink(sink)}`),
+    `admin: ${hostPort(config.admin.host, config.admin.port)}${config.admin.token === undefined ? '' : ' (token set)'}`,
   ];
   return lines.join('\n');
 }
@@ -36,12 +37,16 @@ function describeSource(source: SourceConfig): string {
   const exclude = source.exclude.length > 0 ? ` exclude=${source.exclude.join(',')}` : '';
   return (
     `${source.name} ${source.type} ${hostPort(host, port)}${database ? `/${database}` : ''} ` +
-    `include=${source.include.join(',')}${exclude} snapshot=${source.snapshot}`
+    `include=${source.include.join(',')}${exclude} snapshot=${source.snapshot}${endpoint(source.http)}`
   );
 }
 
 function describeSink(sink: SinkConfig): string {
-  return `${sink.name} ${sink.type} topics=${describeTopics(sink.topics)} -> ${sinkTarget(sink)}`;
+  return `${sink.name} ${sink.type} topics=${describeTopics(sink.topics)} -> ${sinkTarget(sink)}${endpoint(sink.http)}`;
+}
+
+function endpoint(http: { host: string; port: number } | undefined): string {
+  return http ? ` http=${hostPort(http.host, http.port)}` : '';
 }
 
 function sinkTarget(sink: SinkConfig): string {
