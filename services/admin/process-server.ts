@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '#core/log.ts';
 import { collectSecrets } from '#config/redact.ts';
 import type { HttpConfig, TributaryConfig } from '#config/schema.ts';
-import { bearerAuth, errorHandler, jsonApp, listen, sendJson, type Listening } from './http.ts';
+import type { Listening } from './http.ts';
 
 /** What a capture or sink process shows about itself. */
 export interface ProcessEndpoints {
@@ -43,6 +43,8 @@ export async function serveProcess(
   endpoints: ProcessEndpoints,
   log: Logger,
 ): Promise<Listening> {
+  // Loaded only by a process that serves: express costs a capture without an endpoint about 10 MB of memory.
+  const { bearerAuth, errorHandler, jsonApp, listen, sendJson } = await import('./http.ts');
   const app = jsonApp();
   app.use(bearerAuth(token));
   app.get('/health', (_request, response) => sendJson(response, { status: 'up' }));

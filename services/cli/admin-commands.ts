@@ -6,9 +6,7 @@ import { configuredByName, loadConfig } from '#config/load.ts';
 import { collectSecrets, redactText } from '#config/redact.ts';
 import { createKafka } from '#kafka/client.ts';
 import { sendSnapshotSignal, signalTopic } from '#kafka/signals.ts';
-import { readPipelines } from '#admin/pipelines.ts';
 import { processUrl, readProcess } from '#admin/process-client.ts';
-import { runAdmin } from '#admin/service.ts';
 import { SnapshotTracker, watchSnapshot } from './snapshot-watch.ts';
 import { statusText } from './status-text.ts';
 
@@ -23,6 +21,8 @@ export function addAdminCommands(program: Command, configOption: () => Option): 
       const abort = new AbortController();
       process.once('SIGINT', () => abort.abort());
       process.once('SIGTERM', () => abort.abort());
+      // Loaded by the command that needs it: a capture or sink process does not carry the admin service (express).
+      const { runAdmin } = await import('#admin/service.ts');
       await runAdmin(settings, abort.signal);
     });
 
@@ -34,6 +34,7 @@ export function addAdminCommands(program: Command, configOption: () => Option): 
     .action(async (options: { json: boolean; config: string }) => {
       const settings = loadConfig(options.config);
       // Read the way the admin service reads them, without going through it: status works with no admin running.
+      const { readPipelines } = await import('#admin/pipelines.ts');
       const pipelines = await readPipelines({ config: settings, kafka: createKafka(settings.kafka), secrets: collectSecrets(settings) });
       process.stdout.write(`${options.json ? stringifyExact(pipelines) : statusText(pipelines, Date.now())}\n`);
     });

@@ -62,6 +62,8 @@ program
   .option('--drop-slot', 'drop the source\'s replication slot and publication and forget its offset (the next run snapshots again), then exit')
   .action(async (source: string, options: { config: string; dropSlot?: boolean }) => {
     const settings = loadConfig(options.config);
+    // Each process loads what its command needs: a capture does not carry the sink connectors' drivers.
+    const { dropCaptureState, runCapture } = await import('#capture/service.ts');
     if (options.dropSlot) {
       for (const dropped of await dropCaptureState(settings, source)) process.stdout.write(`dropped ${dropped}\n`);
       return;
@@ -80,6 +82,7 @@ program
   .addOption(configOption())
   .action(async (sink: string, options: { config: string }) => {
     const settings = loadConfig(options.config);
+    const { runSink } = await import('#sink/service.ts');
     const abort = new AbortController();
     // SIGTERM and Ctrl-C finish the batch in flight, commit its offsets, and exit.
     process.once('SIGINT', () => abort.abort());

@@ -1,10 +1,9 @@
 import { InvalidArgumentError, type Command, type Option } from 'commander';
 import { loadConfig } from '#config/load.ts';
 import { createProgress } from '#verify/progress.ts';
-import { repairDifferences } from '#verify/repair.ts';
 import { formatRepairJson, formatRepairText } from '#verify/repair-report.ts';
 import { allMatch, formatJson, formatText } from '#verify/report.ts';
-import { runVerify, type RunOptions } from '#verify/run.ts';
+import type { RunOptions } from '#verify/run.ts';
 
 /**
  * `tributary verify`: does a sink's target hold what the source holds? With --repair, the tables that differ are
@@ -46,6 +45,8 @@ export function addVerifyCommand(program: Command, configOption: () => Option): 
         verify: { examples: options.examples, recheckMs: options.recheck * 1000, signal: abort.signal },
         progress: createProgress(process.stderr),
       };
+      // Loaded by the command that needs them: other processes do not carry the verify engines.
+      const { runVerify } = await import('#verify/run.ts');
       const reports = await runVerify(settings, run);
       if (!options.repair) {
         process.stdout.write(`${options.json ? formatJson(reports) : formatText(reports)}\n`);
@@ -56,6 +57,7 @@ export function addVerifyCommand(program: Command, configOption: () => Option): 
       // holds the one document and the repair's lines go to stderr.
       if (!options.json) process.stdout.write(`${formatText(reports)}\n\n`);
       const say = (line: string) => (options.json ? process.stderr : process.stdout).write(`repair: ${line}\n`);
+      const { repairDifferences } = await import('#verify/repair.ts');
       const result = await repairDifferences(settings, run, reports, {
         timeoutMs: options.repairTimeout * 1000,
         out: process.stderr,
