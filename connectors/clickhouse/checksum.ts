@@ -2,12 +2,15 @@ import { isoDate, isoDateTime } from '#core/calendar.ts';
 import {
   checkCanonical,
   DECIMAL_TEXT,
+  HASH_ALIAS,
   HEX_TEXT,
   INTEGER_TEXT,
-  HASH_ALIAS,
   isFreeText,
-  keyAlias,
-  rangeCondition,
+  keyOrder,
+  keyRangeCondition,
+  keySelectList,
+  rowCount,
+  unorderableKey,
   ROWS_ALIAS,
   UUID_TEXT,
   type ChecksumColumn,
@@ -50,28 +53,7 @@ export const clickHouseChecksum: ChecksumDialect = {
   },
 
   unorderable(column) {
-    const base = typeOf(column)?.base;
-    switch (column.type.kind) {
-      case 'boolean':
-      case 'int16':
-      case 'int32':
-      case 'int64':
-      case 'year':
-      case 'date':
-      case 'time':
-      case 'timestamp':
-      case 'timestamptz':
-      case 'string':
-      case 'enum':
-      case 'set':
-      case 'uuid':
-      case 'bytes':
-        return undefined;
-      case 'decimal':
-        return base?.name === 'Decimal' ? undefined : `a decimal key stored as ${column.storedAs} sorts as text`;
-      default:
-        return `a ${column.type.kind} key has no order that every engine shares`;
-    }
+    return unorderableKey(column, typeOf(column)?.base?.name === 'Decimal');
   },
 
   columns(namespace, name) {
@@ -87,11 +69,11 @@ export const clickHouseChecksum: ChecksumDialect = {
   },
 
   keyAt(t, range, offset) {
-    return ordered(t, range, `LIMIT 1 OFFSET ${count(offset)}`);
+    return ordered(t, range, `LIMIT 1 OFFSET ${rowCount(offset)}`);
   },
 
   firstKeys(t, range, limit) {
-    return ordered(t, range, `LIMIT ${count(limit)}`);
+    return ordered(t, range, `LIMIT ${rowCount(limit)}`);
   },
 };
 
@@ -135,28 +117,13 @@ function fits(kind: ChecksumColumn['type']['kind'], base: BaseType): boolean {
   }
 }
 
-function count(n: number): number {
-  if (!Number.isSafeInteger(n) || n < 0) throw new TributaryError('INTERNAL', `a row count must be a non-negative integer, got ${n}`);
-  return n;
-}
-
 function ordered(t: ChecksumTable, range: KeyRange, limit: string): Statement {
-  const order = keyColumns(t).map(operand).join(', ');
+  const order = keyOrder(t, operand);
   return { sql: `SELECT ${keyList(t)} FROM ${source(t)}${whereClause(t, range)} ORDER BY ${order} ${limit}`, params: [] };
 }
 
-function keyColumns(t: ChecksumTable): ChecksumColumn[] {
-  return t.key.map((name) => {
-    const column = t.columns.find((c) => c.name === name);
-    if (!column) throw new TributaryError('INTERNAL', `key column "${name}" is not among the compared columns`);
-    return column;
-  });
-}
-
 function keyList(t: ChecksumTable): string {
-  return keyColumns(t)
-    .map((column, i) => `${canonical(column, quoteIdent(column.name))} AS ${keyAlias(i)}`)
-    .join(', ');
+  return keySelectList(t, (column) => canonical(column, quoteIdent(column.name)));
 }
 
 /**
@@ -164,8 +131,7 @@ function keyList(t: ChecksumTable): string {
  * is a WHERE, never a PREWHERE: a PREWHERE is applied before FINAL collapses the versions (TYPES.md).
  */
 function whereClause(t: ChecksumTable, range: KeyRange): string {
-  const columns = keyColumns(t);
-  const condition = rangeCondition(columns.map(operand), (i, value) => literal(columns[i] as ChecksumColumn, value), range);
+  const condition = keyRangeCondition(t, range, operand, literal);
   return ` WHERE ${quoteIdent(DELETED_COLUMN)} = 0${condition === undefined ? '' : ` AND ${condition}`}`;
 }
 

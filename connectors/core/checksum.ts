@@ -155,3 +155,72 @@ export const INTEGER_TEXT = /^-?\d{1,40}$/;
 export const DECIMAL_TEXT = /^-?\d{1,80}(\.\d{1,80})?$/;
 export const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const HEX_TEXT = /^(?:[0-9a-f]{2})*$/;
+
+// What every dialect builds alike around its own expressions: the key columns, the key select list and the range
+// condition. Each dialect passes its canonical, operand and literal forms.
+
+/** The key columns of a table, in key order. */
+export function keyColumnsOf(t: ChecksumTable): ChecksumColumn[] {
+  return t.key.map((name) => {
+    const column = t.columns.find((c) => c.name === name);
+    if (!column) throw new TributaryError('INTERNAL', `key column "${name}" is not among the compared columns`);
+    return column;
+  });
+}
+
+/** The key columns' canonical forms, aliased `__verify_k<i>`, for a select list. */
+export function keySelectList(t: ChecksumTable, canonical: (column: ChecksumColumn) => string): string {
+  return keyColumnsOf(t)
+    .map((column, i) => `${canonical(column)} AS ${keyAlias(i)}`)
+    .join(', ');
+}
+
+/** The condition of `range` over the key, or undefined for the whole table. */
+export function keyRangeCondition(
+  t: ChecksumTable,
+  range: KeyRange,
+  operand: (column: ChecksumColumn) => string,
+  literal: (column: ChecksumColumn, value: string) => string,
+): string | undefined {
+  const columns = keyColumnsOf(t);
+  return rangeCondition(columns.map(operand), (i, value) => literal(columns[i] as ChecksumColumn, value), range);
+}
+
+/** `ORDER BY` over the key's operands. */
+export function keyOrder(t: ChecksumTable, operand: (column: ChecksumColumn) => string): string {
+  return keyColumnsOf(t).map(operand).join(', ');
+}
+
+/** A row count or offset put into SQL text: a non-negative integer, or a bug. */
+export function rowCount(n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) throw new TributaryError('INTERNAL', `a row count must be a non-negative integer, got ${n}`);
+  return n;
+}
+
+/**
+ * Why `column` cannot be a key that ranges are cut along: kinds whose order differs between engines. A decimal key
+ * orders alike only where the server stores it as a number (`decimalIsNumeric`), which is each dialect's to say.
+ */
+export function unorderableKey(column: ChecksumColumn, decimalIsNumeric: boolean): string | undefined {
+  switch (column.type.kind) {
+    case 'boolean':
+    case 'int16':
+    case 'int32':
+    case 'int64':
+    case 'year':
+    case 'date':
+    case 'time':
+    case 'timestamp':
+    case 'timestamptz':
+    case 'string':
+    case 'enum':
+    case 'set':
+    case 'uuid':
+    case 'bytes':
+      return undefined;
+    case 'decimal':
+      return decimalIsNumeric ? undefined : `a decimal key stored as ${column.storedAs} sorts as text`;
+    default:
+      return `a ${column.type.kind} key has no order that every engine shares`;
+  }
+}

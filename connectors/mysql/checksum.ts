@@ -3,12 +3,15 @@ import {
   Bindings,
   checkCanonical,
   DECIMAL_TEXT,
+  HASH_ALIAS,
   HEX_TEXT,
   INTEGER_TEXT,
-  HASH_ALIAS,
   isFreeText,
-  keyAlias,
-  rangeCondition,
+  keyOrder,
+  keyRangeCondition,
+  keySelectList,
+  rowCount,
+  unorderableKey,
   ROWS_ALIAS,
   type ChecksumColumn,
   type ChecksumDialect,
@@ -60,27 +63,7 @@ export const mySqlChecksum: ChecksumDialect = {
   },
 
   unorderable(column) {
-    switch (column.type.kind) {
-      case 'boolean':
-      case 'int16':
-      case 'int32':
-      case 'int64':
-      case 'year':
-      case 'date':
-      case 'time':
-      case 'timestamp':
-      case 'timestamptz':
-      case 'string':
-      case 'enum':
-      case 'set':
-      case 'uuid':
-      case 'bytes':
-        return undefined;
-      case 'decimal':
-        return base(column) === 'decimal' || base(column) === 'bigint' ? undefined : `a decimal key stored as ${column.storedAs} sorts as text`;
-      default:
-        return `a ${column.type.kind} key has no order that every engine shares`;
-    }
+    return unorderableKey(column, base(column) === 'decimal' || base(column) === 'bigint');
   },
 
   columns(namespace, name) {
@@ -108,43 +91,27 @@ export const mySqlChecksum: ChecksumDialect = {
   },
 
   keyAt(t, range, offset) {
-    return ordered(t, range, `LIMIT 1 OFFSET ${count(offset)}`);
+    return ordered(t, range, `LIMIT 1 OFFSET ${rowCount(offset)}`);
   },
 
   firstKeys(t, range, limit) {
-    return ordered(t, range, `LIMIT ${count(limit)}`);
+    return ordered(t, range, `LIMIT ${rowCount(limit)}`);
   },
 };
-
-function count(n: number): number {
-  if (!Number.isSafeInteger(n) || n < 0) throw new TributaryError('INTERNAL', `a row count must be a non-negative integer, got ${n}`);
-  return n;
-}
 
 function ordered(t: ChecksumTable, range: KeyRange, limit: string): Statement {
   const bindings = new Bindings(() => '?');
   const where = whereClause(t, range, bindings);
-  const order = keyColumns(t).map(operand).join(', ');
+  const order = keyOrder(t, operand);
   return { sql: `SELECT ${keyList(t)} FROM ${table(t)}${where} ORDER BY ${order} ${limit}`, params: bindings.values };
 }
 
-function keyColumns(t: ChecksumTable): ChecksumColumn[] {
-  return t.key.map((name) => {
-    const column = t.columns.find((c) => c.name === name);
-    if (!column) throw new TributaryError('INTERNAL', `key column "${name}" is not among the compared columns`);
-    return column;
-  });
-}
-
 function keyList(t: ChecksumTable): string {
-  return keyColumns(t)
-    .map((column, i) => `${canonical(column)} AS ${keyAlias(i)}`)
-    .join(', ');
+  return keySelectList(t, canonical);
 }
 
 function whereClause(t: ChecksumTable, range: KeyRange, bindings: Bindings): string {
-  const columns = keyColumns(t);
-  const condition = rangeCondition(columns.map(operand), (i, value) => literal(columns[i] as ChecksumColumn, value, bindings), range);
+  const condition = keyRangeCondition(t, range, operand, (column, value) => literal(column, value, bindings));
   return condition === undefined ? '' : ` WHERE ${condition}`;
 }
 

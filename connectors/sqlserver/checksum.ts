@@ -3,12 +3,15 @@ import {
   Bindings,
   checkCanonical,
   DECIMAL_TEXT,
+  HASH_ALIAS,
   HEX_TEXT,
   INTEGER_TEXT,
-  HASH_ALIAS,
   isFreeText,
-  keyAlias,
-  rangeCondition,
+  keyOrder,
+  keyRangeCondition,
+  keySelectList,
+  rowCount,
+  unorderableKey,
   ROWS_ALIAS,
   type ChecksumColumn,
   type ChecksumDialect,
@@ -55,27 +58,7 @@ export const sqlServerChecksum: ChecksumDialect = {
   },
 
   unorderable(column) {
-    switch (column.type.kind) {
-      case 'boolean':
-      case 'int16':
-      case 'int32':
-      case 'int64':
-      case 'year':
-      case 'date':
-      case 'time':
-      case 'timestamp':
-      case 'timestamptz':
-      case 'string':
-      case 'enum':
-      case 'set':
-      case 'uuid':
-      case 'bytes':
-        return undefined;
-      case 'decimal':
-        return typeName(column) === 'decimal' ? undefined : `a decimal key stored as ${column.storedAs} sorts as text`;
-      default:
-        return `a ${column.type.kind} key has no order that every engine shares`;
-    }
+    return unorderableKey(column, typeName(column) === 'decimal');
   },
 
   columns(namespace, name) {
@@ -106,43 +89,27 @@ export const sqlServerChecksum: ChecksumDialect = {
   },
 
   keyAt(t, range, offset) {
-    return ordered(t, range, `OFFSET ${count(offset)} ROWS FETCH NEXT 1 ROWS ONLY`);
+    return ordered(t, range, `OFFSET ${rowCount(offset)} ROWS FETCH NEXT 1 ROWS ONLY`);
   },
 
   firstKeys(t, range, limit) {
-    return ordered(t, range, `OFFSET 0 ROWS FETCH NEXT ${count(limit)} ROWS ONLY`);
+    return ordered(t, range, `OFFSET 0 ROWS FETCH NEXT ${rowCount(limit)} ROWS ONLY`);
   },
 };
-
-function count(n: number): number {
-  if (!Number.isSafeInteger(n) || n < 0) throw new TributaryError('INTERNAL', `a row count must be a non-negative integer, got ${n}`);
-  return n;
-}
 
 function ordered(t: ChecksumTable, range: KeyRange, fetch: string): Statement {
   const bindings = placeholders();
   const where = whereClause(t, range, bindings);
-  const order = keyColumns(t).map(operand).join(', ');
+  const order = keyOrder(t, operand);
   return { sql: `SELECT ${keyList(t)} FROM ${table(t)}${where} ORDER BY ${order} ${fetch}`, params: bindings.values };
 }
 
-function keyColumns(t: ChecksumTable): ChecksumColumn[] {
-  return t.key.map((name) => {
-    const column = t.columns.find((c) => c.name === name);
-    if (!column) throw new TributaryError('INTERNAL', `key column "${name}" is not among the compared columns`);
-    return column;
-  });
-}
-
 function keyList(t: ChecksumTable): string {
-  return keyColumns(t)
-    .map((column, i) => `${canonical(column)} AS ${keyAlias(i)}`)
-    .join(', ');
+  return keySelectList(t, canonical);
 }
 
 function whereClause(t: ChecksumTable, range: KeyRange, bindings: Bindings): string {
-  const columns = keyColumns(t);
-  const condition = rangeCondition(columns.map(operand), (i, value) => literal(columns[i] as ChecksumColumn, value, bindings), range);
+  const condition = keyRangeCondition(t, range, operand, (column, value) => literal(column, value, bindings));
   return condition === undefined ? '' : ` WHERE ${condition}`;
 }
 
