@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
+import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import type { ClickHouseSinkConfig } from '#config/schema.ts';
 import { TributaryError } from '#core/errors.ts';
 import { DELETED_COLUMN, type Sink, type SinkChange, type TableChanges } from '#core/sink.ts';
@@ -22,6 +22,7 @@ import {
   tablesQuery,
   truncateSql,
 } from './dialect.ts';
+import { clickHouseClient } from './client.ts';
 import { classifyClickHouseError } from './errors.ts';
 import { checkSourceTable, existingTablePlan, newTablePlan, type TablePlan } from './evolution.ts';
 import { DETECTED_SETTINGS, serverFeatures, type ServerFeatures } from './features.ts';
@@ -84,19 +85,8 @@ export class ClickHouseSink implements Sink {
 
   async connect(): Promise<void> {
     if (this.client) return;
-    const { url, username, password } = this.config.connection;
-    const parsed = new URL(url);
-    const client = createClient({
-      url: parsed.origin,
-      // A path in the URL means a proxy prefix here; the client would otherwise read it as the database name.
-      ...(parsed.pathname.length > 1 ? { pathname: parsed.pathname } : {}),
-      username,
-      password: password ?? '',
-      application: 'tributary',
-      request_timeout: this.requestTimeoutMs,
-      // Errors are returned classified and logged once by whoever handles them, not by the driver as well.
-      log: { level: ClickHouseLogLevel.OFF },
-    });
+    const { url, username } = this.config.connection;
+    const client = clickHouseClient(this.config.connection, { application: 'tributary', requestTimeoutMs: this.requestTimeoutMs });
     const action = `connecting ClickHouse sink "${this.config.name}" to ${url} as user "${username}"`;
     try {
       const [version] = await this.rows<{ version: string }>(client, 'SELECT version() AS version');

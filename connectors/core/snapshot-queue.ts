@@ -61,18 +61,22 @@ export class SnapshotQueue {
     if (!head) return;
     const progress = this.progress.get(head.table);
     if (progress) progress.rowsDone += rows;
-    if (final) this.skip('done');
+    if (final) this.next(head);
     else this.state = { queue: this.state.queue, lastKey };
   }
 
-  /** The first table is finished (done) or cannot be read (a warning says why). */
-  skip(reason: 'done' | string): void {
+  /** The first table cannot be read: a warning says why, and the next table follows. */
+  skip(reason: string): void {
     const head = this.state.queue[0];
-    if (!head) return;
+    if (head) this.next(head, reason);
+  }
+
+  /** Ends the first table: done, or skipped for `skipped`. */
+  private next(head: { id: string; table: string }, skipped?: string): void {
     const progress = this.progress.get(head.table);
     if (progress) progress.done = true;
-    if (reason !== 'done') this.log.warn({ table: head.table, signal: head.id }, `ad-hoc snapshot skipped: ${reason}`);
     this.state = { queue: this.state.queue.slice(1), lastKey: null };
-    if (reason === 'done') this.log.info({ table: head.table, signal: head.id }, 'ad-hoc snapshot of the table complete');
+    if (skipped === undefined) this.log.info({ table: head.table, signal: head.id }, 'ad-hoc snapshot of the table complete');
+    else this.log.warn({ table: head.table, signal: head.id }, `ad-hoc snapshot skipped: ${skipped}`);
   }
 }

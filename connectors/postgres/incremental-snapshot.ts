@@ -61,8 +61,9 @@ const READ_ATTEMPTS = 10;
 export class IncrementalSnapshot {
   private readonly queue: SnapshotQueue;
   private open: OpenChunk | null = null;
-  /** xids of the transactions streamed last, newest last: the ones a chunk's snapshot might not see yet. */
-  private readonly recent: number[] = [];
+  /** xids of the last RECENT_XIDS transactions streamed, a ring: the ones a chunk's snapshot might not see yet. */
+  private readonly recent = new Uint32Array(RECENT_XIDS);
+  private recentCount = 0;
 
   constructor(
     state: SnapshotQueueState | undefined,
@@ -84,8 +85,8 @@ export class IncrementalSnapshot {
 
   /** A streamed transaction committed. */
   committed(xid: number): void {
-    this.recent.push(xid);
-    if (this.recent.length > RECENT_XIDS) this.recent.shift();
+    // Per transaction on the stream's path: a slot in a ring, no array shifting.
+    this.recent[this.recentCount++ % RECENT_XIDS] = xid;
   }
 
   /** A streamed change: its keys are struck from the open chunk, whose rows would be older. */
@@ -163,7 +164,7 @@ export class IncrementalSnapshot {
       }
       // A transaction already streamed but invisible to this snapshot: the chunk may miss its change, and the
       // stream will not repeat it. Read again: the transaction is visible to a snapshot taken a moment later.
-      if (this.recent.some((xid) => invisibleTo(visibility, xid))) continue;
+      if (this.recent.subarray(0, Math.min(this.recentCount, RECENT_XIDS)).some((xid) => invisibleTo(visibility, xid))) continue;
       const rows = new Map<string, Row>();
       const xmaxAt = table.columns.length;
       for (const row of texts) {

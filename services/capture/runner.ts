@@ -78,8 +78,14 @@ export class CaptureRunner {
   private inbox: SignalInbox | null = null;
   /** The signal topic's offset stored with each offset: past the signals the source has taken. */
   private signalsStored: string | undefined;
-  /** Signals handed to the source, stored once a boundary the source produced after taking them comes (see takeSignals). */
-  private signalsAwaiting: { next: string; boundaries: number } | null = null;
+  /**
+   * Signals handed to the source, stored once a boundary comes from a pull requested after the hand-over (see
+   * takeSignals): `after` is the number of the last pull requested when they were handed over.
+   */
+  private signalsAwaiting: { next: string; after: number } | null = null;
+  /** Pulls of the source's iterator requested so far, and the number of the one whose items are being handled. */
+  private pulls = 0;
+  private handling = 0;
   /** Events since the last commit, reported to the status once the commit is durable. */
   private counts = new PendingCounts();
   private lastHeartbeat = Date.now();
@@ -144,11 +150,11 @@ export class CaptureRunner {
   /**
    * At a boundary: signals read since the last one go to the source (an ad-hoc snapshot). The signal topic's offset
    * after them is stored only with an offset the source produced after taking them, so that a restart either finds
-   * the request in the source's offset or reads the signal again. The source reads one item ahead of the runner,
-   * so the item after the next one is the first certain to come after the hand-over.
+   * the request in the source's offset or reads the signal again. The source works on the next pull while this
+   * one's items are handled, so only items of a pull requested after the hand-over are certain to come after it.
    */
   private takeSignals(): void {
-    if (this.signalsAwaiting && --this.signalsAwaiting.boundaries === 0) {
+    if (this.signalsAwaiting && this.handling > this.signalsAwaiting.after) {
       this.signalsStored = this.signalsAwaiting.next;
       this.signalsAwaiting = null;
     }
@@ -169,11 +175,12 @@ export class CaptureRunner {
       if (refused.length > 0) this.log.warn({ signal: signal.id, refused }, 'ad-hoc snapshot: these tables are not captured by this source; they are skipped');
       this.log.info({ signal: signal.id, tables: tables.filter((t) => !refused.includes(t)) }, 'ad-hoc snapshot requested');
     }
-    this.signalsAwaiting = { next: taken.next, boundaries: 2 };
+    this.signalsAwaiting = { next: taken.next, after: this.pulls };
   }
 
   private async pump(writer: TransactionWriter, items: AsyncIterator<SourceItem | SourceItem[]>, signal: AbortSignal): Promise<void> {
     let next = items.next();
+    this.pulls = 1;
     try {
       for (;;) {
         // Inside a source transaction nothing interrupts the wait: a stop is only honoured at a boundary.
@@ -188,7 +195,10 @@ export class CaptureRunner {
           continue;
         }
         if (result.done) break;
+        // The next pull is requested before this one's items are handled: the source works on it meanwhile.
+        this.handling = this.pulls;
         next = items.next();
+        this.pulls++;
         const value = result.value;
         let stop = false;
         for (const item of Array.isArray(value) ? value : [value]) {

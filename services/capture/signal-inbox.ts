@@ -1,6 +1,5 @@
-import type { Kafka } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import type { Logger } from '#core/log.ts';
-import { withAdmin } from '#kafka/admin.ts';
 import { readToEnd } from '#kafka/compacted.ts';
 import { parseSnapshotSignal, signalTopic, type SnapshotSignal } from '#kafka/signals.ts';
 
@@ -14,6 +13,9 @@ export class SignalInbox {
   private readonly pending: SnapshotSignal[] = [];
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
+  /** One admin client for the inbox's life: a poll every few seconds must not open a connection each time. */
+  private admin: Admin | null = null;
+  private stopped = false;
   /** The signal topic's offset after the signals read so far; null until the first poll decides where to start. */
   private next: bigint | null;
 
@@ -36,7 +38,10 @@ export class SignalInbox {
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
+    void this.admin?.disconnect().catch(() => undefined);
+    this.admin = null;
   }
 
   /** Signals read and not yet taken, with the offset to store once what they asked for is committed. */
@@ -54,7 +59,18 @@ export class SignalInbox {
     if (this.polling) return;
     this.polling = true;
     try {
-      const ends = await withAdmin(this.kafka, async (admin) => ((await admin.listTopics()).includes(this.topic) ? admin.fetchTopicOffsets(this.topic) : null));
+      if (!this.admin) {
+        const admin = this.kafka.admin();
+        await admin.connect();
+        // Stopped while connecting: the client is not kept.
+        if (this.stopped) {
+          await admin.disconnect();
+          return;
+        }
+        this.admin = admin;
+      }
+      const admin = this.admin;
+      const ends = (await admin.listTopics()).includes(this.topic) ? await admin.fetchTopicOffsets(this.topic) : null;
       const high = ends ? BigInt(ends[0]?.high ?? '0') : 0n;
       if (this.next === null) {
         this.next = high;
@@ -73,7 +89,9 @@ export class SignalInbox {
       this.pending.push(...found);
       this.next = high;
     } catch (error) {
-      // The next poll tries again; the capture itself does not depend on signals.
+      // The next poll tries again, with a new client; the capture itself does not depend on signals.
+      void this.admin?.disconnect().catch(() => undefined);
+      this.admin = null;
       this.log.debug({ err: (error as Error).message }, 'reading the signal topic failed');
     } finally {
       this.polling = false;

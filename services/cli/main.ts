@@ -10,8 +10,6 @@ import { tailTopic } from '#kafka/tail.ts';
 import { addAdminCommands } from './admin-commands.ts';
 import { addOffsetCommands } from './offset-commands.ts';
 import { addVerifyCommand } from './verify-command.ts';
-import { dropCaptureState, runCapture } from '#capture/service.ts';
-import { runSink } from '#sink/service.ts';
 
 const configOption = () =>
   new Option('-c, --config <file>', 'the configuration file').env('TRIBUTARY_CONFIG').default('tributary.yaml');

@@ -6,7 +6,6 @@ import {
   httpUrl,
   identifier,
   integer,
-  port,
   regexString,
   strictObject,
   tablePattern,

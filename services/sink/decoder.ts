@@ -1,7 +1,6 @@
 import type avro from 'avsc';
 import type { Row } from '#core/change-event.ts';
 import { TributaryError } from '#core/errors.ts';
-import { stringifyExact } from '#core/json.ts';
 import type { SinkChange } from '#core/sink.ts';
 import { keyText as keyTextOf, type TableSchema } from '#core/table-schema.ts';
 import { headerText, type ConsumedMessage } from '#kafka/consumer.ts';

@@ -1,6 +1,7 @@
-import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
 import type { ClickHouseConnection } from '#config/connection.ts';
 import { clickHouseChecksum } from '#connectors/clickhouse/checksum.ts';
+import { clickHouseClient } from '#connectors/clickhouse/client.ts';
 import { classifyClickHouseError } from '#connectors/clickhouse/errors.ts';
 import type { Engine, SqlRow } from './side.ts';
 
@@ -14,18 +15,7 @@ export class ClickHouseEngine implements Engine {
     private readonly connection: ClickHouseConnection,
     connections: number,
   ) {
-    const parsed = new URL(connection.url);
-    this.client = createClient({
-      url: parsed.origin,
-      // A path in the URL is a proxy prefix, as for the sink.
-      ...(parsed.pathname.length > 1 ? { pathname: parsed.pathname } : {}),
-      username: connection.username,
-      password: connection.password ?? '',
-      application: 'tributary verify',
-      max_open_connections: connections,
-      request_timeout: 600_000,
-      log: { level: ClickHouseLogLevel.OFF },
-    });
+    this.client = clickHouseClient(connection, { application: 'tributary verify', requestTimeoutMs: 600_000, maxOpenConnections: connections });
   }
 
   async run(statement: { sql: string; params: unknown[] }, action: string): Promise<SqlRow[]> {
