@@ -130,11 +130,16 @@ try {
   console.log(`loaded ${ROWS} rows into MariaDB and, through the ClickHouse sink, into ClickHouse in ${(loadMs / 1000).toFixed(1)} s`);
 
   const verifyStarted = Date.now();
-  const reports = await runVerify(config, { source: 'src', sink: 'wh', tables: [], parallel: PARALLEL, verify: { recheckMs: 0 } });
+  // Verify holds ranges in flight, never a table: its memory stays flat whatever ROWS is (the bench loads no rows here).
+  const heapBefore = process.memoryUsage().heapUsed;
+  let peakHeap = heapBefore;
+  const sampler = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 50);
+  const reports = await runVerify(config, { source: 'src', sink: 'wh', tables: [], parallel: PARALLEL, verify: { recheckMs: 0 } }).finally(() => clearInterval(sampler));
   const verifyMs = Date.now() - verifyStarted;
   const compared = reports[0]?.counts?.compared ?? 0;
   const verifyRate = (compared * 1000) / verifyMs;
   console.log(`verify (parallel ${PARALLEL}): ${compared} rows compared in ${(verifyMs / 1000).toFixed(2)} s, ${Math.round(verifyRate)} rows/s`);
+  console.log(`verify heap: ${mb(heapBefore)} MB before, peak ${mb(peakHeap)} MB while it ran`);
 
   const selectStarted = Date.now();
   const [mariaRows, clickRows] = await Promise.all([
@@ -154,4 +159,8 @@ try {
   const client = createClient({ url: stackEnv('CLICKHOUSE_URL'), log: { level: ClickHouseLogLevel.OFF } });
   await client.command({ query: `DROP DATABASE IF EXISTS \`${warehouse}\`` });
   await client.close();
+}
+
+function mb(bytes: number): string {
+  return (bytes / 1024 / 1024).toFixed(0);
 }

@@ -3,7 +3,7 @@ import type { ChangeEvent, Row } from '#core/change-event.ts';
 import { mysqlEvent } from '#test/fixtures/events.ts';
 import { GOLDEN_MAX_ROW, GOLDEN_NULL_ROW, goldenTable } from '#test/fixtures/golden-mysql.ts';
 import { avroType } from './avro-types.ts';
-import { EnvelopeRecords, envelopeRecord } from './envelope.ts';
+import { EnvelopeRecords, envelopeRecord, keyRecord } from './envelope.ts';
 import { buildTableAvro } from './table-avro.ts';
 
 // The golden table has a column (`order key`) whose Avro field name differs; without it, every name is its own.
@@ -28,5 +28,18 @@ describe('EnvelopeRecords', () => {
       const type = avroType(avro.valueSchema);
       expect(type.toBuffer(records.record(event, avro)).equals(type.toBuffer(envelopeRecord(event, avro))), event.op).toBe(true);
     }
+  });
+});
+
+describe('a delete that knows only its key', () => {
+  it('is published without a before image, its key in the message key', () => {
+    const key = { id: GOLDEN_MAX_ROW.id ?? null };
+    const event = { ...mysqlEvent('d', key, null, 7), keyOnly: true } as ChangeEvent;
+    const type = avroType(same.valueSchema);
+    const records = new EnvelopeRecords();
+    for (const record of [records.record(event, same), envelopeRecord(event, same)]) {
+      expect(type.fromBuffer(type.toBuffer(record))).toMatchObject({ before: null, after: null, op: 'd' });
+    }
+    expect(keyRecord(event, same)).toEqual({ id: GOLDEN_MAX_ROW.id });
   });
 });

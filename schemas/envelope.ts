@@ -61,7 +61,7 @@ function sourceRecord(source: SourceInfo): AvroRecordValue {
 
 export function envelopeRecord(event: ChangeEvent, avro: TableAvro): AvroRecordValue {
   return {
-    before: event.before === null ? null : toRecord(event.before, avro),
+    before: event.before === null || keyOnly(event) ? null : toRecord(event.before, avro),
     after: event.after === null ? null : toRecord(event.after, avro),
     source: sourceRecord(event.source),
     transaction: event.transaction
@@ -94,7 +94,7 @@ export class EnvelopeRecords {
       this.sameNames.set(avro, same);
     }
     const envelope = this.envelope;
-    envelope.before = event.before === null ? null : same && complete(event.before, avro) ? event.before : toRecord(event.before, avro);
+    envelope.before = event.before === null || keyOnly(event) ? null : same && complete(event.before, avro) ? event.before : toRecord(event.before, avro);
     envelope.after = event.after === null ? null : same && complete(event.after, avro) ? event.after : toRecord(event.after, avro);
     envelope.source = sourceRecord(event.source);
     if (event.transaction) {
@@ -110,6 +110,11 @@ export class EnvelopeRecords {
     envelope.ts_ms = event.tsMs;
     return envelope;
   }
+}
+
+/** A delete that knows only its key: published without a before image. */
+function keyOnly(event: ChangeEvent): boolean {
+  return event.op === 'd' && event.keyOnly === true;
 }
 
 /** Whether `row` has a value (null included) for every column: toRecord would only copy it. */

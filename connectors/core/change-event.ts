@@ -67,7 +67,12 @@ export type ChangeEvent =
    * when the old image does not carry them either): `after` holds null for them, and a sink leaves them as they are.
    */
   | (EventBase & { op: 'u'; before: Row | null; after: Row; unchanged?: string[] })
-  | (EventBase & { op: 'd'; before: Row; after: null })
+  /**
+   * `keyOnly`: `before` holds the key columns only. An ad-hoc snapshot by keys (`verify --repair`) found no row under
+   * that key, so it knows the row is gone but not what it held: the event is published with `before` null and the
+   * key in the message key, which is all a sink needs to delete.
+   */
+  | (EventBase & { op: 'd'; before: Row; after: null; keyOnly?: true })
   | (EventBase & { op: 't'; before: null; after: null });
 
 export type Op = ChangeEvent['op'];

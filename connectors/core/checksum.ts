@@ -1,5 +1,6 @@
 import type { ColumnType } from './column-type.ts';
 import { TributaryError } from './errors.ts';
+import type { TableSchema } from './table-schema.ts';
 import type { Statement } from './sink.ts';
 
 // The contract of the checksum dialects (connectors/<engine>/checksum.ts) that `tributary verify` compares a source
@@ -184,6 +185,46 @@ export function keyRangeCondition(
 ): string | undefined {
   const columns = keyColumnsOf(t);
   return rangeCondition(columns.map(operand), (i, value) => literal(columns[i] as ChecksumColumn, value), range);
+}
+
+/**
+ * The condition keeping exactly `keys` (canonical values, one per key column): `k IN (a, b, …)` for a one-column
+ * key, `(k1 = a AND k2 = b) OR …` otherwise. `operand` compares a key column for equality, which is the column
+ * itself wherever the server can, so that its index serves the lookup. For a source's ad-hoc snapshot by keys.
+ */
+export function keysCondition(
+  t: ChecksumTable,
+  keys: readonly (readonly string[])[],
+  operand: (column: ChecksumColumn) => string,
+  literal: (column: ChecksumColumn, value: string) => string,
+): string {
+  if (keys.length === 0) throw new TributaryError('INTERNAL', 'a key lookup needs at least one key');
+  const columns = keyColumnsOf(t);
+  for (const key of keys) {
+    if (key.length !== columns.length) throw new TributaryError('SOURCE_REJECTED', `a key of ${t.namespace}.${t.table} has ${columns.length} values, got ${key.length}`);
+  }
+  if (columns.length === 1) {
+    const column = columns[0] as ChecksumColumn;
+    return `${operand(column)} IN (${keys.map((key) => literal(column, key[0] as string)).join(', ')})`;
+  }
+  return keys.map((key) => `(${columns.map((column, i) => `${operand(column)} = ${literal(column, key[i] as string)}`).join(' AND ')})`).join(' OR ');
+}
+
+/** A captured table's key columns as its source holds them (`sourceType` is what the server reports), for a key lookup. */
+export function keyTableOf(table: TableSchema): ChecksumTable {
+  const columns = table.primaryKey.map((name): ChecksumColumn => {
+    const column = table.columns.find((c) => c.name === name);
+    if (!column) throw new TributaryError('INTERNAL', `primary key column ${name} is not a column of ${table.namespace}.${table.table}`);
+    return { name, type: column.type, storedAs: column.sourceType, collation: null };
+  });
+  return { namespace: table.namespace, table: table.table, columns, key: [...table.primaryKey] };
+}
+
+/** What a source runs to read rows by canonical keys: their canonical key select list and the key condition, with its parameters. */
+export interface KeyLookup {
+  select: string;
+  where: string;
+  params: unknown[];
 }
 
 /** `ORDER BY` over the key's operands. */

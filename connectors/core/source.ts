@@ -44,6 +44,11 @@ export interface SnapshotRequest {
   id: string;
   /** `db.table` (MySQL) or `schema.table` (PostgreSQL). */
   tables: string[];
+  /**
+   * Tables to read only under some keys (`verify --repair`): per table, canonical key values (connectors/core/checksum.ts),
+   * one text per key column. The rows found are re-emitted; a key without a row gets a delete.
+   */
+  keys?: Record<string, string[][]>;
 }
 
 /** The server-side slot that holds a source's position (PostgreSQL), as last checked: for status and metrics. */

@@ -21,6 +21,17 @@ export interface BinlogReaderOptions {
   maxQueueBytes: number;
 }
 
+/** The binlog and a way to deliver a boundary without waiting for the server's next event. */
+export interface BinlogStream extends AsyncIterable<BinlogItem> {
+  /**
+   * Delivers a `tributary-wake` item at the position read so far, when that is between transactions: the source
+   * does there what it does between transactions (an ad-hoc snapshot's next chunk) although the server is idle.
+   */
+  wake(): void;
+}
+
+const WAKE_EVENT = { getEventName: () => 'tributary-wake' } as unknown as ZongJiEvent;
+
 const EVENTS = [
   'rotate',
   'tablemap',
@@ -42,7 +53,7 @@ const EVENTS = [
  * On `signal` the reader stops at the next transaction boundary, not in the middle of a transaction, so that a
  * shutdown publishes the source transaction in flight whole; an idle reader stops at once.
  */
-export function readBinlog(options: BinlogReaderOptions, signal: AbortSignal): AsyncIterable<BinlogItem> {
+export function readBinlog(options: BinlogReaderOptions, signal: AbortSignal): BinlogStream {
   const zongji = new ZongJi(mySqlOptions(options.connection));
   const queue = new BoundedQueue<BinlogItem>(options.maxQueueBytes, {
     pause: () => zongji.connection?.pause(),
@@ -78,6 +89,11 @@ export function readBinlog(options: BinlogReaderOptions, signal: AbortSignal): A
   });
 
   return {
+    wake: () => {
+      if (inTransaction) return; // its commit comes, and is a boundary
+      const resume = { file: zongji.options.filename ?? options.from.file, pos: String(zongji.options.position ?? options.from.pos), gtids: zongji.gtidSet ?? '' };
+      queue.push({ event: WAKE_EVENT, resume }, 256);
+    },
     [Symbol.asyncIterator]: () => ({
       next: () => queue.next(),
       return: async () => {

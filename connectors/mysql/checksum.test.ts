@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChecksumColumn, ChecksumTable } from '#core/checksum.ts';
 import type { ColumnType } from '#core/column-type.ts';
-import { canonical, mySqlChecksum } from './checksum.ts';
+import { canonical, keyLookup, mySqlChecksum } from './checksum.ts';
 
 // Golden SQL of the MySQL/MariaDB checksum dialect. Run against MariaDB 10.11 by test/verify/verify.int.test.ts.
 
@@ -89,5 +89,12 @@ describe('mySqlChecksum', () => {
     expect(mySqlChecksum.unorderable({ name: 'c', type: { kind: 'float64' }, storedAs: 'double' })).toBe('a float64 key has no order that every engine shares');
     expect(mySqlChecksum.unorderable({ name: 'c', type: { kind: 'decimal', precision: 70, scale: 30 }, storedAs: 'varchar(102)' })).toBe('a decimal key stored as varchar(102) sorts as text');
     expect(mySqlChecksum.unorderable({ name: 'c', type: { kind: 'json' }, storedAs: 'json' })).toBe('a json key has no order that every engine shares');
+  });
+
+  it('looks rows up by canonical keys in each column\'s own collation, which its index serves', () => {
+    const lookup = keyLookup(ORDERS, [['5', 'eu']]);
+    expect(lookup.where).toBe('(`id` = ? AND `region` = ?)');
+    expect(lookup.params).toEqual([5n, 'eu']);
+    expect(lookup.select).toContain('AS __verify_k0');
   });
 });

@@ -1,5 +1,6 @@
 import type { Connection } from 'mysql2/promise';
 import type { Row, SourceInfo } from '#core/change-event.ts';
+import { badKeys, keyRowFromCanonical } from '#core/canonical-key.ts';
 import type { Logger } from '#core/log.ts';
 import { SnapshotQueue, type SnapshotQueueState } from '#core/snapshot-queue.ts';
 import type { SnapshotProgress, SourceItem } from '#core/source.ts';
@@ -8,7 +9,7 @@ import { classifyMySqlError } from './connection.ts';
 import { decodeKey, encodeKey } from './key-codec.ts';
 import { eventPosition, fileSequence, type BinlogCoordinates } from './position.ts';
 import { readTableSchema } from './schema-reader.ts';
-import { estimateRows, openConsistentSnapshot, readTableChunks } from './snapshot.ts';
+import { estimateRows, openConsistentSnapshot, readRowsByKeys, readTableChunks } from './snapshot.ts';
 
 // An ad-hoc snapshot of a MariaDB source while the binlog streams on. MariaDB reports the exact binlog position of
 // a consistent snapshot (Binlog_snapshot_file/_position), so each chunk is read in a snapshot of its own and
@@ -22,6 +23,10 @@ import { estimateRows, openConsistentSnapshot, readTableChunks } from './snapsho
 interface OpenChunk {
   table: TableSchema;
   rows: Row[];
+  /** Keys read by key and not found (a table read by keys): deleted at the chunk's position. */
+  gone: Row[];
+  /** How many of the table's keys the chunk handled (a table read by keys). */
+  keysTaken: number;
   lastKey: ReturnType<typeof encodeKey> | null;
   final: boolean;
   /** The binlog position of the chunk's snapshot: it is published once the stream is there. */
@@ -45,8 +50,8 @@ export class MySqlIncrementalSnapshot {
     return this.queue.current();
   }
 
-  request(id: string, tables: string[]): void {
-    this.queue.request(id, tables);
+  request(id: string, tables: string[], keys?: Record<string, string[][]>): void {
+    this.queue.request(id, tables, keys);
   }
 
   /**
@@ -64,10 +69,15 @@ export class MySqlIncrementalSnapshot {
         this.queue.skip(table ? 'the table has no primary key to read it in chunks by' : 'no such table');
         continue;
       }
+      const bad = head.keys && badKeys(table, head.keys);
+      if (bad) {
+        this.queue.skip(`the keys asked for do not fit the table: ${bad}`);
+        continue;
+      }
       const streamed = known(head.table);
       if (streamed && !sameShape(streamed, table)) return;
       if (this.queue.needsEstimate(head.table)) this.queue.estimated(head.table, await estimateRows(reader, table));
-      this.open = await this.readChunk(reader, streamed ?? table, head.lastKey);
+      this.open = head.keys ? await this.readKeyChunk(reader, streamed ?? table, head.keys) : await this.readChunk(reader, streamed ?? table, head.lastKey);
     }
   }
 
@@ -77,10 +87,12 @@ export class MySqlIncrementalSnapshot {
     if (!open || compareCoordinates(here, open.at) < 0) return null;
     this.open = null;
     const position = eventPosition(open.at.file, open.at.pos, 0);
-    const items = open.rows.map(
-      (after): SourceItem => ({ kind: 'event', table: open.table, event: { op: 'r', before: null, after, source: { ...source(open.table, position), snapshot: 'incremental' }, tsMs: Date.now() } }),
-    );
-    this.queue.published(items.length, open.lastKey, open.final);
+    const at = () => ({ ...source(open.table, position), snapshot: 'incremental' as const });
+    const items = [
+      ...open.rows.map((after): SourceItem => ({ kind: 'event', table: open.table, event: { op: 'r', before: null, after, source: at(), tsMs: Date.now() } })),
+      ...open.gone.map((key): SourceItem => ({ kind: 'event', table: open.table, event: { op: 'd', before: key, after: null, keyOnly: true, source: at(), tsMs: Date.now() } })),
+    ];
+    this.queue.published(items.length, open.lastKey, open.final, open.keysTaken);
     return items;
   }
 
@@ -95,10 +107,25 @@ export class MySqlIncrementalSnapshot {
       return {
         table,
         rows: chunk.rows,
+        gone: [],
+        keysTaken: 0,
         lastKey: chunk.lastKey.length > 0 ? encodeKey(chunk.lastKey) : null,
         final: chunk.rows.length < this.settings.chunkSize,
         at,
       };
+    } finally {
+      await reader.query('COMMIT').catch(() => undefined);
+    }
+  }
+
+  /** The next keys of a table read by keys (`verify --repair`): the rows found under them, and a key-only delete for each other key. */
+  private async readKeyChunk(reader: Connection, table: TableSchema, keys: string[][]): Promise<OpenChunk> {
+    const taken = keys.slice(0, this.settings.chunkSize);
+    const at = await openConsistentSnapshot(reader, 'mariadb');
+    try {
+      const { rows, found } = await readRowsByKeys(reader, table, taken);
+      const gone = taken.filter((key) => !found.has(JSON.stringify(key))).map((key) => keyRowFromCanonical(table, key));
+      return { table, rows, gone, keysTaken: taken.length, lastKey: null, final: taken.length === keys.length, at };
     } finally {
       await reader.query('COMMIT').catch(() => undefined);
     }

@@ -45,6 +45,11 @@ export function chunkParams<T>(afterKey: readonly T[]): T[] {
 }
 
 /** A table without a usable key is read in one streamed statement. */
+/** The rows under some keys (an ad-hoc snapshot by keys): the table's columns, then `extra` (the canonical keys), `WHERE where`. */
+export function keyedRowsQuery(table: TableSchema, extra: string, where: string): string {
+  return `SELECT ${selectList(table)}, ${extra} FROM ${quoteTable(table)} WHERE ${where}`;
+}
+
 export function fullScanQuery(table: TableSchema): string {
   return `SELECT ${selectList(table)} FROM ${quoteTable(table)}`;
 }

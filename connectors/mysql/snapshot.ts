@@ -7,7 +7,9 @@ import { qualifiedName, type TableSchema } from '#core/table-schema.ts';
 import { classifyMySqlError } from './connection.ts';
 import type { BinlogCoordinates } from './position.ts';
 import type { MySqlFlavor } from './preflight.ts';
-import { chunkParams, chunkQuery, countEstimateQuery, fullScanQuery, keyParam, keysetReadable } from './snapshot-sql.ts';
+import { keyTableOf } from '#core/checksum.ts';
+import { keyLookup } from './checksum.ts';
+import { chunkParams, chunkQuery, countEstimateQuery, fullScanQuery, keyedRowsQuery, keyParam, keysetReadable } from './snapshot-sql.ts';
 import { rowFromMySql } from './values.ts';
 
 // A snapshot reads every table inside one REPEATABLE READ transaction whose start matches a binlog position
@@ -159,6 +161,27 @@ export async function* readTableChunks(conn: Connection, table: TableSchema, opt
     yield { rows, lastKey: after };
     if (raw.length < chunkSize) return;
   }
+}
+
+/**
+ * The rows of `keys` (canonical key values, connectors/core/checksum.ts) inside the open snapshot transaction, and
+ * which of the keys they are, by the server's own canonical text of each row's key.
+ */
+export async function readRowsByKeys(conn: Connection, table: TableSchema, keys: readonly (readonly string[])[]): Promise<{ rows: Row[]; found: Set<string> }> {
+  const lookup = keyLookup(keyTableOf(table), keys);
+  let raw: unknown[][];
+  try {
+    const [rows] = await conn.query<RowDataPacket[]>({ sql: keyedRowsQuery(table, lookup.select, lookup.where), values: lookup.params, rowsAsArray: true });
+    raw = rows as unknown as unknown[][];
+  } catch (error) {
+    throw classifyMySqlError(`reading rows of ${qualifiedName(table)} by key`, error);
+  }
+  const width = table.columns.length;
+  const text = (value: unknown) => (Buffer.isBuffer(value) ? value.toString('utf8') : String(value));
+  return {
+    rows: raw.map((values) => convertRow(table, values.slice(0, width))),
+    found: new Set(raw.map((values) => JSON.stringify(values.slice(width).map(text)))),
+  };
 }
 
 async function* streamTable(conn: Connection, table: TableSchema, chunkSize: number, signal?: AbortSignal): AsyncGenerator<TableChunk> {

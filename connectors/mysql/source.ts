@@ -59,6 +59,8 @@ export class MySqlSource implements Source {
   private readonly resolved = new WeakMap<BinlogTableMapEvent, TableSchema>();
   /** Ad-hoc snapshots requested while streaming (snapshotTables); null before items() or on MySQL (see incremental-snapshot.ts). */
   private incremental: MySqlIncrementalSnapshot | null = null;
+  /** Has the stream go on between transactions although the server is idle (an ad-hoc snapshot just asked for). */
+  private wake: (() => void) | null = null;
 
   private readonly log: Logger;
 
@@ -116,7 +118,10 @@ export class MySqlSource implements Source {
       return db === undefined || table === undefined || extra !== undefined || !this.included(db, table);
     });
     const accepted = request.tables.filter((name) => !refused.includes(name));
-    if (accepted.length > 0) this.incremental.request(request.id, accepted);
+    if (accepted.length > 0) {
+      this.incremental.request(request.id, accepted, request.keys);
+      this.wake?.();
+    }
     return refused;
   }
 
@@ -265,6 +270,7 @@ export class MySqlSource implements Source {
       { connection: this.settings.connection, serverId: this.settings.serverId, from, maxQueueBytes: this.settings.maxQueueBytes },
       signal,
     );
+    this.wake = () => binlog.wake();
     let inTransaction = false;
     const order: TransactionOrder = { total: 0, perTable: new Map() };
     try {
@@ -317,12 +323,16 @@ export class MySqlSource implements Source {
             yield { kind: 'heartbeat', offset: offsetAt(item.resume) };
             yield* adHocChunks(item.resume);
             break;
+          case 'tributary-wake':
+            if (!inTransaction) yield* adHocChunks(item.resume);
+            break;
           default:
             break;
         }
       }
     } finally {
       this.incremental = null;
+      this.wake = null;
       if (reader) await this.release(reader);
       await this.release(control);
     }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChecksumColumn, ChecksumTable } from '#core/checksum.ts';
 import type { ColumnType } from '#core/column-type.ts';
-import { canonical, postgresChecksum } from './checksum.ts';
+import { canonical, keyLookup, postgresChecksum } from './checksum.ts';
 
 // Golden SQL of the PostgreSQL checksum dialect. Run against PostgreSQL 15 by test/verify/verify.int.test.ts.
 
@@ -90,5 +90,16 @@ describe('postgresChecksum', () => {
     expect(postgresChecksum.unorderable({ name: 'c', type: { kind: 'float64' }, storedAs: 'double precision' })).toBe('a float64 key has no order that every engine shares');
     expect(postgresChecksum.unorderable({ name: 'c', type: { kind: 'numeric' }, storedAs: 'numeric' })).toBe('a numeric key has no order that every engine shares');
     expect(postgresChecksum.unorderable({ name: 'c', type: { kind: 'timetz' }, storedAs: 'time with time zone' })).toBe('a timetz key has no order that every engine shares');
+  });
+
+  it('looks rows up by canonical keys with the columns themselves, so that the primary key index serves it', () => {
+    const lookup = keyLookup(ORDERS, [['5', 'eu'], ['-7', 'us']]);
+    expect(lookup.select).toBe('"id"::text AS __verify_k0, "region"::text AS __verify_k1');
+    expect(lookup.where).toBe('("id" = $1::bigint AND "region" = $2::text) OR ("id" = $3::bigint AND "region" = $4::text)');
+    expect(lookup.params).toEqual(['5', 'eu', '-7', 'us']);
+    const single: ChecksumTable = { namespace: 's', table: 't', key: ['id'], columns: [{ name: 'id', type: { kind: 'int32' }, storedAs: 'integer' }] };
+    expect(keyLookup(single, [['1'], ['2']]).where).toBe('"id" IN ($1::bigint, $2::bigint)');
+    expect(() => keyLookup(single, [['1', 'x']])).toThrow('has 1 values, got 2');
+    expect(() => keyLookup(single, [["1'"]])).toThrow('not in its canonical form');
   });
 });

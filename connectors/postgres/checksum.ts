@@ -9,6 +9,8 @@ import {
   isFreeText,
   keyOrder,
   keyRangeCondition,
+  keysCondition,
+  type KeyLookup,
   keySelectList,
   rowCount,
   unorderableKey,
@@ -106,6 +108,19 @@ function ordered(t: ChecksumTable, range: KeyRange, limit: string): Statement {
   const where = whereClause(t, range, bindings);
   const order = keyOrder(t, operand);
   return { sql: `SELECT ${keyList(t)} FROM ${table(t)}${where} ORDER BY ${order} ${limit}`, params: bindings.values };
+}
+
+/** The rows of `keys` (canonical values) for an ad-hoc snapshot by keys: their canonical keys and the condition. */
+export function keyLookup(t: ChecksumTable, keys: readonly (readonly string[])[]): KeyLookup {
+  const bindings = placeholders();
+  const where = keysCondition(t, keys, equalityOperand, (column, value) => literal(column, value, bindings));
+  return { select: keyList(t), where, params: bindings.values };
+}
+
+function equalityOperand(column: ChecksumColumn): string {
+  // An enum compares with the text literal as text; every other key column as itself (equality does not depend on
+  // a deterministic collation), which its index serves.
+  return column.type.kind === 'enum' ? `${quoteIdent(column.name)}::text` : quoteIdent(column.name);
 }
 
 function keyList(t: ChecksumTable): string {

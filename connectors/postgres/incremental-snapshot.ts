@@ -6,8 +6,11 @@ import { TributaryError } from '#core/errors.ts';
 import type { Logger } from '#core/log.ts';
 import { SnapshotQueue, type SnapshotQueueState } from '#core/snapshot-queue.ts';
 import type { SnapshotProgress, SourceItem } from '#core/source.ts';
+import { badKeys, keyRowFromCanonical } from '#core/canonical-key.ts';
+import { keyTableOf } from '#core/checksum.ts';
 import { keyText, qualifiedName, type TableSchema } from '#core/table-schema.ts';
-import { classifyPostgresError } from './connection.ts';
+import { keyLookup } from './checksum.ts';
+import { classifyPostgresError, quoteIdent } from './connection.ts';
 import { lsnPosition, parseLsn } from './lsn.ts';
 import { readTableSchema } from './schema-reader.ts';
 import { chunkQuery, estimateRows } from './snapshot.ts';
@@ -40,6 +43,10 @@ interface OpenChunk {
   name: string;
   /** Rows not yet struck by a streamed change, by key text. */
   rows: Map<string, Row>;
+  /** Keys read by key and not found, not yet struck by a streamed change: deleted at the mark. */
+  gone: Map<string, Row>;
+  /** How many of the table's keys the chunk handled (a table read by keys). */
+  keysTaken: number;
   lastKey: string[] | null;
   /** The table is done once this chunk is published. */
   final: boolean;
@@ -79,8 +86,8 @@ export class IncrementalSnapshot {
     return this.queue.current();
   }
 
-  request(id: string, tables: string[]): void {
-    this.queue.request(id, tables);
+  request(id: string, tables: string[], keys?: Record<string, string[][]>): void {
+    this.queue.request(id, tables, keys);
   }
 
   /** A streamed transaction committed. */
@@ -93,9 +100,16 @@ export class IncrementalSnapshot {
   changed(table: TableSchema, event: ChangeEvent): void {
     const open = this.open;
     if (!open || open.name !== qualifiedName(table)) return;
-    if (event.before) open.rows.delete(keyText(table, event.before));
-    if (event.after) open.rows.delete(keyText(table, event.after));
-    if (event.op === 't') open.rows.clear();
+    for (const image of [event.before, event.after]) {
+      if (!image) continue;
+      const key = keyText(table, image);
+      open.rows.delete(key);
+      open.gone.delete(key);
+    }
+    if (event.op === 't') {
+      open.rows.clear();
+      open.gone.clear();
+    }
   }
 
   /**
@@ -113,8 +127,15 @@ export class IncrementalSnapshot {
         this.queue.skip(found ? 'the table has no primary key to read it in chunks by' : 'no such table');
         continue;
       }
+      const bad = head.keys && badKeys(table, head.keys);
+      if (bad) {
+        this.queue.skip(`the keys asked for do not fit the table: ${bad}`);
+        continue;
+      }
       if (this.queue.needsEstimate(head.table)) this.queue.estimated(head.table, await estimateRows(reader, table));
-      this.open = await this.readChunk(reader, head.id, table, head.lastKey as string[] | null);
+      this.open = head.keys
+        ? await this.readKeyChunk(reader, head.id, table, head.keys)
+        : await this.readChunk(reader, head.id, table, head.lastKey as string[] | null);
     }
   }
 
@@ -132,18 +153,57 @@ export class IncrementalSnapshot {
     // The mark's own place in the stream: after every transaction streamed so far, before every one still to come.
     const position = lsnPosition(message.lsn, 0, open.readAt);
     const items: SourceItem[] = [];
+    const at = () => ({ ...source(open.table, position), snapshot: 'incremental' as const });
     for (const after of open.rows.values()) {
-      items.push({ kind: 'event', table: open.table, event: { op: 'r', before: null, after, source: { ...source(open.table, position), snapshot: 'incremental' }, tsMs: Date.now() } });
+      items.push({ kind: 'event', table: open.table, event: { op: 'r', before: null, after, source: at(), tsMs: Date.now() } });
     }
-    this.queue.published(items.length, open.lastKey, open.final);
+    for (const key of open.gone.values()) {
+      items.push({ kind: 'event', table: open.table, event: { op: 'd', before: key, after: null, keyOnly: true, source: at(), tsMs: Date.now() } });
+    }
+    this.queue.published(items.length, open.lastKey, open.final, open.keysTaken);
     return items;
   }
 
   private async readChunk(reader: pg.Client, id: string, table: TableSchema, after: string[] | null): Promise<OpenChunk> {
-    const name = qualifiedName(table);
-    const convert = rowConverter(table, (column, message) => this.log.warn({ table: name, column }, message));
+    const query = { text: chunkQuery(table, after !== null, this.settings.chunkSize, { withXmax: true }), values: after ?? [] };
+    const read = await this.readVisible(reader, table, query);
     const keyIndexes = table.primaryKey.map((k) => table.columns.findIndex((c) => c.name === k));
-    // Keyset pages follow the rows read, including those left out for their xmax.
+    const last = read.texts.at(-1);
+    return {
+      ...(await this.openWindow(reader, id, table, read)),
+      lastKey: last ? keyIndexes.map((i) => last[i] as string) : after,
+      final: read.texts.length < this.settings.chunkSize,
+      keysTaken: 0,
+    };
+  }
+
+  /**
+   * The next keys of a table read by keys (`verify --repair`): the rows found under them, and a key-only delete for
+   * each key without a row. A key whose row was left out for its xmax gets neither: the stream brings its change.
+   */
+  private async readKeyChunk(reader: pg.Client, id: string, table: TableSchema, keys: string[][]): Promise<OpenChunk> {
+    const taken = keys.slice(0, this.settings.chunkSize);
+    const lookup = keyLookup(keyTableOf(table), taken);
+    const columns = [...table.columns.map((c) => quoteIdent(c.name)), 'xmax::text'].join(', ');
+    const text = `SELECT ${columns}, ${lookup.select} FROM ${quoteIdent(table.namespace)}.${quoteIdent(table.table)} WHERE ${lookup.where}`;
+    const read = await this.readVisible(reader, table, { text, values: lookup.params });
+    const keyAt = table.columns.length + 1;
+    const found = new Set(read.texts.map((row) => JSON.stringify(row.slice(keyAt))));
+    const chunk = await this.openWindow(reader, id, table, read);
+    for (const key of taken) {
+      if (found.has(JSON.stringify(key))) continue;
+      const row = keyRowFromCanonical(table, key);
+      chunk.gone.set(keyText(table, row), row);
+    }
+    return { ...chunk, lastKey: null, final: taken.length === keys.length, keysTaken: taken.length };
+  }
+
+  /**
+   * Runs a chunk's query in a REPEATABLE READ snapshot, again while a transaction already streamed is invisible to
+   * it. Result rows are the table's columns as text, then the row version's xmax, then anything the query adds.
+   */
+  private async readVisible(reader: pg.Client, table: TableSchema, query: { text: string; values: unknown[] }): Promise<ChunkRead> {
+    const name = qualifiedName(table);
     for (let attempt = 1; attempt <= READ_ATTEMPTS; attempt++) {
       let texts: (string | null)[][];
       let visibility: Visibility;
@@ -155,8 +215,7 @@ export class IncrementalSnapshot {
         const taken = (await reader.query<{ s: string; l: string }>('SELECT pg_current_snapshot()::text AS s, pg_current_wal_insert_lsn()::text AS l')).rows[0];
         visibility = parseSnapshot(taken?.s ?? '');
         readAt = parseLsn(taken?.l ?? '');
-        const query = chunkQuery(table, after !== null, this.settings.chunkSize, { withXmax: true });
-        texts = (await reader.query<(string | null)[]>({ text: query, values: after ?? [], rowMode: 'array' })).rows;
+        texts = (await reader.query<(string | null)[]>({ text: query.text, values: query.values, rowMode: 'array' })).rows;
         await reader.query('COMMIT');
       } catch (error) {
         await reader.query('ROLLBACK').catch(() => undefined);
@@ -165,32 +224,35 @@ export class IncrementalSnapshot {
       // A transaction already streamed but invisible to this snapshot: the chunk may miss its change, and the
       // stream will not repeat it. Read again: the transaction is visible to a snapshot taken a moment later.
       if (this.recent.subarray(0, Math.min(this.recentCount, RECENT_XIDS)).some((xid) => invisibleTo(visibility, xid))) continue;
-      const rows = new Map<string, Row>();
-      const xmaxAt = table.columns.length;
-      for (const row of texts) {
-        const xmax = Number(row[xmaxAt] ?? '0');
-        if (xmax !== 0 && invisibleTo(visibility, xmax)) continue;
-        const converted = convert(row.slice(0, xmaxAt));
-        rows.set(keyText(table, converted), converted);
-      }
-      const last = texts.at(-1);
-      await widenWindowForTests();
-      // Unique per chunk: a mark an earlier run wrote and the stream replays must not close this chunk's window.
-      const mark = `${id}:${randomUUID()}`;
-      await emitWindowMark(reader, mark);
-      return {
-        id,
-        table,
-        name,
-        rows,
-        lastKey: last ? keyIndexes.map((i) => last[i] as string) : after,
-        final: texts.length < this.settings.chunkSize,
-        mark,
-        readAt,
-      };
+      return { texts, visibility, readAt };
     }
     throw new TributaryError('SOURCE_UNAVAILABLE', `reading a chunk of ${name} for an ad-hoc snapshot: a streamed transaction stayed invisible to ${READ_ATTEMPTS} snapshots in a row`, { retriable: true });
   }
+
+  /** The rows of a read that its snapshot may publish, and the window mark written right after it. */
+  private async openWindow(reader: pg.Client, id: string, table: TableSchema, read: ChunkRead): Promise<Omit<OpenChunk, 'lastKey' | 'final' | 'keysTaken'>> {
+    const name = qualifiedName(table);
+    const convert = rowConverter(table, (column, message) => this.log.warn({ table: name, column }, message));
+    const rows = new Map<string, Row>();
+    const xmaxAt = table.columns.length;
+    for (const row of read.texts) {
+      const xmax = Number(row[xmaxAt] ?? '0');
+      if (xmax !== 0 && invisibleTo(read.visibility, xmax)) continue;
+      const converted = convert(row.slice(0, xmaxAt));
+      rows.set(keyText(table, converted), converted);
+    }
+    await widenWindowForTests();
+    // Unique per chunk: a mark an earlier run wrote and the stream replays must not close this chunk's window.
+    const mark = `${id}:${randomUUID()}`;
+    await emitWindowMark(reader, mark);
+    return { id, table, name, rows, gone: new Map(), mark, readAt: read.readAt };
+  }
+}
+
+interface ChunkRead {
+  texts: (string | null)[][];
+  visibility: Visibility;
+  readAt: bigint;
 }
 
 /**

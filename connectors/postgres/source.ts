@@ -193,7 +193,7 @@ export class PostgresSource implements Source {
     });
     const accepted = request.tables.filter((name) => !refused.includes(name));
     if (accepted.length > 0 && this.incremental) {
-      this.incremental.request(request.id, accepted);
+      this.incremental.request(request.id, accepted, request.keys);
       this.wake?.();
     }
     return this.incremental ? refused : request.tables;

@@ -171,9 +171,11 @@ export class CaptureRunner {
         this.log.warn({ signal: signal.id, tables }, `ad-hoc snapshots are not supported by ${this.settings.connector} sources yet; signal ignored`);
         continue;
       }
-      const refused = this.source.snapshotTables({ id: signal.id, tables });
+      const keys = signal.data.keys;
+      const refused = this.source.snapshotTables(keys ? { id: signal.id, tables, keys } : { id: signal.id, tables });
       if (refused.length > 0) this.log.warn({ signal: signal.id, refused }, 'ad-hoc snapshot: these tables are not captured by this source; they are skipped');
-      this.log.info({ signal: signal.id, tables: tables.filter((t) => !refused.includes(t)) }, 'ad-hoc snapshot requested');
+      const byKeys = keys ? Object.fromEntries(Object.entries(keys).map(([table, list]) => [table, list.length])) : undefined;
+      this.log.info({ signal: signal.id, tables: tables.filter((t) => !refused.includes(t)), ...(byKeys ? { keys: byKeys } : {}) }, 'ad-hoc snapshot requested');
     }
     this.signalsAwaiting = { next: taken.next, after: this.pulls };
   }
@@ -191,6 +193,8 @@ export class CaptureRunner {
           continue;
         }
         if (result === 'heartbeat') {
+          // An idle source brings no boundary to take signals at: the heartbeat is one.
+          this.takeSignals();
           await this.heartbeat(writer);
           continue;
         }

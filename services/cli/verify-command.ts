@@ -1,13 +1,15 @@
 import { InvalidArgumentError, type Command, type Option } from 'commander';
 import { loadConfig } from '#config/load.ts';
+import { MAX_SIGNAL_KEYS } from '#kafka/signals.ts';
 import { createProgress } from '#verify/progress.ts';
 import { formatRepairJson, formatRepairText } from '#verify/repair-report.ts';
 import { allMatch, formatJson, formatText } from '#verify/report.ts';
 import type { RunOptions } from '#verify/run.ts';
 
 /**
- * `tributary verify`: does a sink's target hold what the source holds? With --repair, the tables that differ are
- * re-snapshotted by the capture and verified again. Exit code 0 only when every table matches (in the end).
+ * `tributary verify`: does a sink's target hold what the source holds? With --repair, the capture re-reads the keys
+ * that differ (whole tables when there are too many) and those tables are verified again. Exit code 0 only when every
+ * table matches (in the end).
  */
 export function addVerifyCommand(program: Command, configOption: () => Option): void {
   program
@@ -25,9 +27,10 @@ export function addVerifyCommand(program: Command, configOption: () => Option): 
     .option('--json', 'print the result as one JSON document', false)
     .option(
       '--repair',
-      "then have the source's capture re-snapshot the tables with rows missing or different (whole tables, through its " +
-        'ad-hoc snapshot; needs its http endpoint), wait until the sink applied them, and verify those tables again. ' +
-        'Rows extra in the target are not removed by a snapshot: they are reported and keep the exit code 1',
+      "then have the source's capture re-read the keys that differ through its ad-hoc snapshot (needs its http " +
+        'endpoint): it re-emits the rows the source has and deletes the keys it does not have; wait until the sink ' +
+        `applied them, and verify those tables again. A table with more differing keys than one signal carries (${MAX_SIGNAL_KEYS}) ` +
+        'is re-snapshotted whole, which removes no row extra in the target: those are reported and keep the exit code 1',
       false,
     )
     .option('--repair-timeout <seconds>', 'with --repair: how long the capture may take to start the snapshot or stay unreachable, and the sink to apply it', positiveSeconds, 120)
@@ -37,7 +40,7 @@ export function addVerifyCommand(program: Command, configOption: () => Option): 
       const abort = new AbortController();
       process.once('SIGINT', () => abort.abort());
       process.once('SIGTERM', () => abort.abort());
-      const run: RunOptions = {
+      const base: RunOptions = {
         source: options.source,
         sink: options.sink,
         tables: options.table ?? [],
@@ -47,8 +50,11 @@ export function addVerifyCommand(program: Command, configOption: () => Option): 
       };
       // Loaded by the command that needs them: other processes do not carry the verify engines.
       const { runVerify } = await import('#verify/run.ts');
+      const repair = options.repair ? await import('#verify/repair.ts') : null;
+      // A repair's first pass collects the keys that differ, for the capture to re-read.
+      const run = repair ? repair.collectingKeys(base) : base;
       const reports = await runVerify(settings, run);
-      if (!options.repair) {
+      if (!repair) {
         process.stdout.write(`${options.json ? formatJson(reports) : formatText(reports)}\n`);
         if (!allMatch(reports)) process.exitCode = 1;
         return;
@@ -57,8 +63,7 @@ export function addVerifyCommand(program: Command, configOption: () => Option): 
       // holds the one document and the repair's lines go to stderr.
       if (!options.json) process.stdout.write(`${formatText(reports)}\n\n`);
       const say = (line: string) => (options.json ? process.stderr : process.stdout).write(`repair: ${line}\n`);
-      const { repairDifferences } = await import('#verify/repair.ts');
-      const result = await repairDifferences(settings, run, reports, {
+      const result = await repair.repairDifferences(settings, run, reports, {
         timeoutMs: options.repairTimeout * 1000,
         out: process.stderr,
         say,

@@ -6,6 +6,7 @@ import type { CaptureStatusReport } from '#capture/status.ts';
 import { parseConfig } from '#config/load.ts';
 import type { SnapshotProgress } from '#core/source.ts';
 import type { GroupLag } from '#kafka/group-offsets.ts';
+import type { TableKeys } from '#kafka/signals.ts';
 import { extraRowsNote, planRepair, repairDifferences, type RepairHooks, type RepairResult } from './repair.ts';
 import type { TableReport } from './report.ts';
 import type { RunOptions } from './run.ts';
@@ -14,11 +15,25 @@ import type { RunOptions } from './run.ts';
 
 const none = { missing: [], extra: [], different: [] };
 
-function report(source: string, counts: { missing?: number; extra?: number; different?: number } | null): TableReport {
+type Differences = { missing?: number; extra?: number; different?: number };
+
+/**
+ * A table's report. The first pass of a repair collects the differing keys: `keys` gives them as ids (null: too many);
+ * without it, as many keys as differences are made up (none when it matches).
+ */
+function report(source: string, counts: Differences | null, keys?: number[] | null): TableReport {
   const base = { source, target: `copy.${source.split('.')[1]}`, key: [{ name: 'id', type: { kind: 'int64' as const } }], notes: [], seconds: 0.1 };
   if (counts === null) return { ...base, problem: 'could not be compared: gone' };
   const full = { missing: 0, extra: 0, different: 0, ...counts };
-  return { ...base, counts: { sourceRows: 10, targetRows: 10, compared: 10, ...full, examples: { ...none, extra: full.extra > 0 ? [['99']] : [] } } };
+  const ids = keys === undefined ? Array.from({ length: full.missing + full.extra + full.different }, (_, i) => i + 1) : keys;
+  const differingKeys = ids === null ? null : ids.map((id) => [String(id)]);
+  return { ...base, counts: { sourceRows: 10, targetRows: 10, compared: 10, ...full, examples: { ...none, extra: full.extra > 0 ? [['99']] : [] }, differingKeys } };
+}
+
+/** A report without keys collected, as the second pass makes. */
+function again(source: string, counts: Differences): TableReport {
+  const { differingKeys: _, ...rest } = report(source, counts).counts as NonNullable<TableReport['counts']>;
+  return { ...report(source, counts), counts: rest };
 }
 
 const RUN: RunOptions = { source: 'pg', sink: 'copy', tables: [], parallel: 1, verify: {} };
@@ -93,66 +108,116 @@ const lag = (end: string, lagMessages: string): GroupLag => ({
 });
 
 describe('planRepair', () => {
-  it('re-snapshots tables with rows missing or different, never for extra rows alone', () => {
+  it('repairs every differing table by its keys, extra rows too, when they fit in one signal', () => {
     const plan = planRepair([
       report('public.a', {}),
-      report('public.b', { missing: 1, extra: 1 }),
-      report('public.c', { different: 2 }),
-      report('public.d', { extra: 3 }),
+      report('public.b', { missing: 1, extra: 1 }, [3, 7]),
+      report('public.c', { different: 2 }, [5, 6]),
+      report('public.d', { extra: 3 }, [100, 101, 102]),
       report('public.e', null),
     ]);
-    expect(plan).toEqual({ resnapshot: ['public.b', 'public.c'], extraOnly: ['public.d'], notVerified: ['public.e'] });
+    expect(plan).toEqual({
+      byKeys: [
+        { table: 'public.b', keys: 2 },
+        { table: 'public.c', keys: 2 },
+        { table: 'public.d', keys: 3 },
+      ],
+      whole: [],
+      extraOnly: [],
+      notVerified: ['public.e'],
+      signalKeys: { 'public.b': [['3'], ['7']], 'public.c': [['5'], ['6']], 'public.d': [['100'], ['101'], ['102']] },
+    });
+  });
+
+  it('re-snapshots whole the tables whose keys were too many, never for extra rows alone', () => {
+    const plan = planRepair([
+      report('public.b', { missing: 1, extra: 1 }, null),
+      report('public.c', { different: 2 }, [5, 6]),
+      report('public.d', { extra: 3 }, null),
+      // Keys not collected (a first pass without repairKeys), or none left although the counts differed.
+      again('public.f', { missing: 1 }),
+      report('public.g', { different: 1 }, []),
+    ]);
+    expect(plan).toMatchObject({ byKeys: [{ table: 'public.c', keys: 2 }], whole: ['public.b', 'public.f', 'public.g'], extraOnly: ['public.d'], notVerified: [] });
+    expect(Object.keys(plan.signalKeys)).toEqual(['public.c']);
+  });
+
+  it('fills the signal with the tables of fewest keys first; the others go whole', () => {
+    const plan = planRepair(
+      [report('public.big', { missing: 4 }, [1, 2, 3, 4]), report('public.one', { different: 1 }, [9]), report('public.two', { extra: 2 }, [5, 6]), report('public.three', { extra: 3 }, [1, 2, 3])],
+      6,
+    );
+    expect(plan).toMatchObject({
+      byKeys: [
+        { table: 'public.one', keys: 1 },
+        { table: 'public.two', keys: 2 },
+        { table: 'public.three', keys: 3 },
+      ],
+      whole: ['public.big'],
+      extraOnly: [],
+    });
   });
 });
 
 describe('repairDifferences', () => {
-  it('sends one signal for the differing tables, follows its snapshot, waits for the sink and verifies again', async () => {
+  it('sends one signal carrying the differing keys, follows its snapshot, waits for the sink and verifies again', async () => {
     const id = 'sig-1';
     // An earlier, done snapshot of items by another signal; then ours appears, runs, finishes; commits follow.
     const old: SnapshotProgress = { table: 'public.items', rowsDone: 5, rowsEstimated: 5, rowsPerSecond: 0, done: true, signal: 'old' };
     const mine = (rowsDone: number, done: boolean): SnapshotProgress[] => [
       { table: 'public.items', rowsDone, rowsEstimated: 10, rowsPerSecond: 100, done, signal: id },
-      { table: 'public.lines', rowsDone: done ? 3 : 0, rowsEstimated: 3, rowsPerSecond: 100, done, signal: id },
+      { table: 'public.lines', rowsDone: done ? 2 : 0, rowsEstimated: 2, rowsPerSecond: 100, done, signal: id },
+      { table: 'public.tags', rowsDone: done ? 1 : 0, rowsEstimated: 1, rowsPerSecond: 100, done, signal: id },
     ];
     const port = await endpoint((n) =>
       n === 0 ? capture([old], 'c0') : n === 1 ? capture([old], 'c0') : n === 2 ? capture(mine(4, false), 'c1') : n === 3 ? capture(mine(10, true), 'c1') : capture(mine(10, true), n < 6 ? 'c2' : 'c3'),
     );
-    const sent: string[][] = [];
+    const sent: { tables: string[]; keys: TableKeys }[] = [];
     const lags = [lag('40', '30'), lag('41', '10'), lag('42', '2'), lag('42', '0')];
     let lagReads = 0;
     const verified: string[][] = [];
-    const first = [report('public.items', { missing: 1, different: 1, extra: 1 }), report('public.lines', { missing: 2 }), report('public.tags', { extra: 1 }), report('public.ok', {})];
+    // items: too many keys (whole); lines: two keys missing; tags: one key extra, which the keys repair too.
+    const first = [report('public.items', { missing: 1, different: 1, extra: 1 }, null), report('public.lines', { missing: 2 }, [4, 8]), report('public.tags', { extra: 1 }, [99]), report('public.ok', {})];
     const result = await repair(port, first, {
-      sendSignal: async (tables) => (sent.push(tables), id),
+      sendSignal: async (tables, keys) => (sent.push({ tables, keys }), id),
       readLag: async () => lags[Math.min(lagReads++, lags.length - 1)] as GroupLag,
       verify: async (tables) => {
         verified.push(tables);
-        return [report('public.items', { extra: 1 }), report('public.lines', {}), report('public.tags', { extra: 1 })];
+        return [again('public.items', { extra: 1 }), again('public.lines', {}), again('public.tags', {})];
       },
     });
-    expect(sent).toEqual([['public.items', 'public.lines']]);
+    expect(sent).toEqual([{ tables: ['public.lines', 'public.tags', 'public.items'], keys: { 'public.lines': [['4'], ['8']], 'public.tags': [['99']] } }]);
     expect(verified).toEqual([['public.items', 'public.lines', 'public.tags']]);
     expect(result.outcome).toBe('repaired');
     expect(result.signal).toBe(id);
+    expect(result.plan).toMatchObject({ byKeys: [{ table: 'public.lines', keys: 2 }, { table: 'public.tags', keys: 1 }], whole: ['public.items'], extraOnly: [] });
     expect(result.snapshot).toEqual([
+      { table: 'public.lines', keys: 2 },
+      { table: 'public.tags', keys: 1 },
       { table: 'public.items', rows: 10 },
-      { table: 'public.lines', rows: 3 },
     ]);
-    expect(result.message).toBe('re-snapshot done: 1 of 2 re-snapshotted tables match now');
+    expect(result.message).toBe('repair done: 2 of 3 repaired tables match now');
     expect(result.said).toEqual([
-      'public.tags: only rows extra in the target differ; a re-snapshot cannot remove them, so it is not re-snapshotted',
-      're-snapshotting 2 tables: public.items, public.lines (whole tables: the capture of source "pg" re-reads each table and re-emits all its rows; per-key repair is not done)',
+      're-emitting 2 keys of public.lines, 1 key of public.tags: the capture of source "pg" re-reads those keys and deletes the ones the source does not have',
+      're-snapshotting 1 table: public.items (whole tables, too many differing keys to repair by key (one signal carries 5,000): the capture of source "pg" re-reads each table and re-emits all its rows)',
       `sent snapshot signal ${id} to tp.signals`,
-      'snapshot done: public.items 10 rows re-emitted, public.lines 3 rows re-emitted',
+      'snapshot done: public.lines 2 keys re-read, public.tags 1 key re-read, public.items 10 rows re-emitted',
       expect.stringMatching(/^sink "copy" applied the snapshot \(\d+\.\d s\)$/),
       'verifying the 3 tables again',
     ]);
     expect(result.drawn).toContain('waiting for sink "copy" to apply the snapshot: 30 offsets behind on 1 partition');
-    // Every table with its latest report; the ones with extra rows carry the explanation.
+    // Every table with its latest report; the one re-snapshotted whole with extra rows left carries the explanation.
     expect(result.tables.map((t) => t.source)).toEqual(['public.items', 'public.lines', 'public.tags', 'public.ok']);
     expect(result.tables[0]?.notes).toEqual([extraRowsNote(1)]);
     expect(result.tables[1]?.notes).toEqual([]);
     expect(result.tables[3]).toBe(first[3]);
+  });
+
+  it('leaves the extra rows of a table repaired by key without the note when the repair is not sent', async () => {
+    const result = await repair(null, [report('public.items', { extra: 2 }, [7, 8])], {});
+    expect(result.outcome).toBe('not sent');
+    expect(result.plan.byKeys).toEqual([{ table: 'public.items', keys: 2 }]);
+    expect(result.tables[0]?.notes).toEqual([]);
   });
 
   it('refuses without an http endpoint: no signal is sent', async () => {
@@ -198,13 +263,29 @@ describe('repairDifferences', () => {
     expect(result.message).toBe('not repaired: the capture of source "pg" failed (POSITION_LOST: the slot is gone) during the snapshot of signal s');
   });
 
-  it('does nothing when only extra rows differ, and says why', async () => {
+  it('does nothing when only extra rows differ, too many to repair by key, and says why', async () => {
     let sent = false;
-    const result = await repair(12345, [report('public.items', { extra: 2 }), report('public.ok', {})], { sendSignal: async () => ((sent = true), 'x') });
+    const said: string[] = [];
+    const result = await repairDifferences(config(12345), RUN, [report('public.items', { extra: 2 }, null), report('public.ok', {})], {
+      timeoutMs: 100,
+      out: sink().out,
+      say: (line) => said.push(line),
+      hooks: { sendSignal: async () => ((sent = true), 'x') },
+    });
     expect(sent).toBe(false);
     expect(result.outcome).toBe('nothing to re-snapshot');
-    expect(result.message).toBe('nothing to re-snapshot: no table has rows missing or different; rows extra in the target need a delete in the target by hand');
+    expect(said).toEqual([
+      'public.items: only rows extra in the target differ, too many differing keys to repair by key (one signal carries 5,000); a whole-table re-snapshot cannot remove them, so it is not re-snapshotted',
+    ]);
+    expect(result.message).toBe(
+      'nothing to re-snapshot: the rows extra in the target are too many differing keys to repair by key (one signal carries 5,000), and a whole-table re-snapshot deletes nothing; delete them in the target by hand',
+    );
     expect(result.tables[0]?.notes).toEqual([extraRowsNote(2)]);
+  });
+
+  it('has nothing to re-snapshot when every table matches', async () => {
+    const result = await repair(12345, [report('public.ok', {})], {});
+    expect(result).toMatchObject({ outcome: 'nothing to re-snapshot', message: 'nothing to re-snapshot: every table matches' });
   });
 
   it('says when the sink does not apply the snapshot in time', async () => {

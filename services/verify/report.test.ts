@@ -30,6 +30,8 @@ const REPORTS: TableReport[] = [
       extra: 2,
       different: 12,
       examples: { missing: [['7', 'A "1"', '19000']], extra: [['8', 'b', '0'], ['9', 'c', '-1']], different: [['1', 'x', '0']] },
+      // Collected for a repair (all 15 in a real run): never shown, in text or JSON.
+      differingKeys: [['1', 'x', '0'], ['7', 'A "1"', '19000'], ['8', 'b', '0'], ['9', 'c', '-1'], ['424242', 'not shown', '0']],
     },
   },
   { source: 'shop.logs', target: 'analytics.logs', key: [], seconds: 0, notes: [], problem: 'not compared: it has no primary key (no sink can copy it either)' },

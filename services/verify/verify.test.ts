@@ -9,6 +9,8 @@ class MemorySide implements RangeReader {
   readonly rows = new Map<number, bigint>();
   listed = 0;
   largestListing = 0;
+  /** The most keys one firstKeys call asked for. */
+  largestKeyRead = 0;
 
   constructor(ids: Iterable<number>) {
     for (const id of ids) this.rows.set(id, hash(id));
@@ -38,6 +40,7 @@ class MemorySide implements RangeReader {
   }
 
   async firstKeys(range: KeyRange, limit: number): Promise<string[][]> {
+    this.largestKeyRead = Math.max(this.largestKeyRead, limit);
     return this.inRange(range)
       .slice(0, limit)
       .map((id) => [String(id)]);
@@ -47,6 +50,15 @@ class MemorySide implements RangeReader {
 /** A 56-bit pseudo-random hash of a key, as the dialects' MD5 gives. */
 function hash(id: number): bigint {
   return (BigInt(id) * 0x9e3779b97f4a7cn + 0x1234567n) & ((1n << 56n) - 1n);
+}
+
+/** A target missing 1001-2999 (ranges it has no row in), with 3001-3100 extra and 5 and 3000 different: 2,101 keys. */
+function damaged(): { source: MemorySide; target: MemorySide } {
+  const source = new MemorySide(range(1, 3_000));
+  const target = new MemorySide([...range(1, 1_000), 3_000, ...range(3_001, 3_100)]);
+  target.rows.set(5, 1n);
+  target.rows.set(3_000, 2n);
+  return { source, target };
 }
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -119,6 +131,39 @@ describe('verifyTable', () => {
     expect(differing).toBeGreaterThan(0);
     expect(counts).toMatchObject({ compared: 3_000, missing: 1, extra: 0, different: 1 });
     expect(counts.examples).toEqual({ missing: [['2000']], extra: [], different: [['9']] });
+  });
+
+  it('collects the keys that differed every time for a repair, and only those', async () => {
+    const source = new MemorySide(range(1, 3_000));
+    const target = new MemorySide(range(1, 3_000));
+    target.rows.set(5, 1n);
+    target.rows.set(9, 1n);
+    target.rows.delete(2_000);
+    const counts = await verifyTable(source, target, { ...OPTIONS, recheckMs: 400, repairKeys: 10 }, {
+      onRecheck: () => {
+        target.rows.set(5, hash(5));
+        target.rows.set(11, 1n);
+      },
+    });
+    expect(counts.differingKeys).toEqual([['9'], ['2000']]);
+  });
+
+  it('collects every differing key for a repair: listed ones, and the keys of ranges one side has no row in', async () => {
+    const { source, target } = damaged();
+    const counts = await verifyTable(source, target, { ...OPTIONS, repairKeys: 3_000 });
+    expect(counts).toMatchObject({ missing: 1_999, extra: 100, different: 2 });
+    expect(counts.examples).toEqual({ missing: [['1001'], ['1002'], ['1003']], extra: [['3001'], ['3002'], ['3003']], different: [['5'], ['3000']] });
+    expect(counts.differingKeys).toEqual([['5'], ...range(1_001, 3_100).map((id) => [String(id)])]);
+  });
+
+  it('collects no key past the repair budget: too many to repair by key', async () => {
+    const { source, target } = damaged();
+    const counts = await verifyTable(source, target, { ...OPTIONS, repairKeys: 2_100 });
+    expect(counts).toMatchObject({ missing: 1_999, extra: 100, different: 2 });
+    expect(counts.differingKeys).toBeNull();
+    // Only example keys were read from the ranges counted whole.
+    expect(Math.max(source.largestKeyRead, target.largestKeyRead)).toBe(OPTIONS.examples);
+    expect('differingKeys' in (await verifyTable(source, target, OPTIONS))).toBe(false);
   });
 
   it('stops re-checking as soon as everything matches', async () => {

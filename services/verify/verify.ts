@@ -11,7 +11,7 @@ import type { RangeReader } from './side.ts';
 // difference the sink was still applying goes away, and only keys that differed every time are reported.
 //
 // Memory holds a bounded number of ranges in flight, at most `leafRows` rows per side per listing, and the
-// differing keys up to `maxKeptKeys` per table; never a table.
+// differing keys up to `maxKeptKeys` per table (and up to `repairKeys` for a repair); never a table.
 
 export interface VerifyOptions {
   /** Example keys reported per category. */
@@ -25,6 +25,11 @@ export interface VerifyOptions {
   maxKeptKeys: number;
   /** Top-level ranges examined at once. */
   parallelRanges: number;
+  /**
+   * Collect every key that still differs (TableCounts.differingKeys), for `--repair` to re-emit key by key, as long as
+   * the table has at most this many; 0 collects none.
+   */
+  repairKeys: number;
   signal?: AbortSignal;
 }
 
@@ -35,6 +40,7 @@ export const DEFAULT_OPTIONS: VerifyOptions = {
   limits: { leafRows: 1_000, fanout: 16 },
   maxKeptKeys: 100_000,
   parallelRanges: 8,
+  repairKeys: 0,
 };
 
 export interface VerifyHooks {
@@ -55,6 +61,11 @@ export interface TableCounts {
   different: number;
   /** Up to `examples` keys per category, in key order, each as its canonical key values. */
   examples: Record<Category, string[][]>;
+  /**
+   * With `repairKeys` > 0: every key that still differs (missing, extra or different), in key order; null when the
+   * table has more than `repairKeys` of them. Absent when not collected. Never part of a report.
+   */
+  differingKeys?: string[][] | null;
 }
 
 /** A range that differs, as one look found it. */
@@ -84,7 +95,10 @@ export async function verifyTable(source: RangeReader, target: RangeReader, opti
   const first = await check.firstPass(hooks);
   hooks.onRecheck?.(first.findings.length);
   const watched = await check.recheck(first.findings);
-  return summarize(first, watched, options.examples);
+  const findings = latestFindings(watched);
+  const counts = summarize(first, watched, findings, options.examples);
+  if (options.repairKeys > 0) counts.differingKeys = await check.differingKeys(findings, counts);
+  return counts;
 }
 
 /** A range that differed, followed through the re-checks: its latest look, cut down to keys that always differed. */
@@ -177,6 +191,30 @@ class Examiner {
     watch.kept = findings.every(keepable) ? new Set(findings.flatMap((f) => f.diffs.map((diff) => keyId(diff.key)))) : null;
   }
 
+  /**
+   * Every key of the findings, when they hold at most `repairKeys`: a listed range has each of them already, a range
+   * one side has no row in only examples, so its keys are read from the side that has the rows.
+   */
+  async differingKeys(findings: readonly Finding[], counts: TableCounts): Promise<string[][] | null> {
+    if (counts.missing + counts.extra + counts.different > this.options.repairKeys) return null;
+    const keys = new Map<string, string[]>();
+    for (const finding of findings) {
+      this.options.signal?.throwIfAborted();
+      const { oneSided } = finding;
+      const all =
+        oneSided && finding.diffs.length < oneSided.rows
+          ? await this.sideWith(oneSided.category).firstKeys(finding.range, oneSided.rows)
+          : finding.diffs.map((diff) => diff.key);
+      for (const key of all) keys.set(keyId(key), key);
+    }
+    return [...keys.values()].sort(compareKeys);
+  }
+
+  /** The side that holds the rows of a range the other side has none of. */
+  private sideWith(category: 'missing' | 'extra'): RangeReader {
+    return category === 'missing' ? this.source : this.target;
+  }
+
   /** Sums a range on both sides and, where they differ, goes down to the keys. */
   private async examine(range: KeyRange, path: number[], depth: number): Promise<Outcome> {
     this.options.signal?.throwIfAborted();
@@ -190,8 +228,7 @@ class Examiner {
       case 'list':
         return { ...base, ...(await this.list(range, path)) };
       case 'one-sided': {
-        const side = decision.category === 'missing' ? this.source : this.target;
-        const keys = await side.firstKeys(range, this.options.examples);
+        const keys = await this.sideWith(decision.category).firstKeys(range, this.options.examples);
         const finding: Finding = {
           range,
           path,
@@ -251,8 +288,13 @@ function merge(total: Outcome, part: Outcome): void {
   total.findings.push(...part.findings);
 }
 
-/** The counts of a table from pass 1 and the last look at every range that differed. */
-function summarize(first: Outcome, watches: Watch[], examples: number): TableCounts {
+/** What the last look at every range that differed found, in the order of the table. */
+function latestFindings(watches: readonly Watch[]): Finding[] {
+  return watches.flatMap((watch) => watch.latest.findings).sort((a, b) => comparePaths(a.path, b.path));
+}
+
+/** The counts of a table from pass 1 and the last look at every range that differed (`findings`: latestFindings). */
+function summarize(first: Outcome, watches: readonly Watch[], findings: readonly Finding[], examples: number): TableCounts {
   const counts: TableCounts = {
     sourceRows: first.sourceRows,
     targetRows: first.targetRows,
@@ -262,12 +304,7 @@ function summarize(first: Outcome, watches: Watch[], examples: number): TableCou
     different: 0,
     examples: { missing: [], extra: [], different: [] },
   };
-  const findings: Finding[] = [];
-  for (const watch of watches) {
-    counts.compared += watch.latest.matched;
-    findings.push(...watch.latest.findings);
-  }
-  findings.sort((a, b) => comparePaths(a.path, b.path));
+  for (const watch of watches) counts.compared += watch.latest.matched;
   for (const finding of findings) {
     counts.compared += finding.compared;
     if (finding.oneSided) counts[finding.oneSided.category] += finding.oneSided.rows;
@@ -294,5 +331,6 @@ export function checkOptions(options: VerifyOptions): void {
   positive(options.parallelRanges, 'the number of ranges examined at once');
   if (options.limits.fanout < 2) throw new TributaryError('CONFIG_INVALID', `ranges must be cut into 2 parts at least, got ${options.limits.fanout}`);
   if (!Number.isSafeInteger(options.examples) || options.examples < 0) throw new TributaryError('CONFIG_INVALID', `--examples must be 0 or more, got ${options.examples}`);
+  if (!Number.isSafeInteger(options.repairKeys) || options.repairKeys < 0) throw new TributaryError('CONFIG_INVALID', `the keys collected for a repair must be 0 or more, got ${options.repairKeys}`);
   if (!(options.recheckMs >= 0)) throw new TributaryError('CONFIG_INVALID', `the re-check window must be 0 or more seconds, got ${options.recheckMs / 1000}`);
 }

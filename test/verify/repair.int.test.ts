@@ -14,15 +14,16 @@ import { connectMySql } from '#test/support/mysql.ts';
 import { connectPostgres, scratchPostgresDatabase } from '#test/support/postgres.ts';
 import { stackEnv } from '#test/support/stack-env.ts';
 import { eventually, uniqueName } from '#test/support/wait.ts';
-import { extraRowsNote, repairDifferences } from '#verify/repair.ts';
+import { collectingKeys, extraRowsNote, repairDifferences, type RepairResult } from '#verify/repair.ts';
+import { formatRepairText } from '#verify/repair-report.ts';
 import { formatText, type TableReport } from '#verify/report.ts';
 import { runVerify, type RunOptions } from '#verify/run.ts';
 
 // `tributary verify --repair` against the real pipeline: a PostgreSQL source captured (with its status endpoint)
 // into a MariaDB and a ClickHouse sink. Rows deleted, changed and added by hand in a target are found; the repair has
-// the capture re-snapshot the table, waits for the sink, and verifies again: the deleted and changed rows are back,
-// the added row (which no snapshot can remove) is reported as remaining, with the reason, and the exit code stays 1
-// until it is deleted by hand.
+// the capture re-read those keys, waits for the sink, and verifies again: the deleted and changed rows are back, the
+// added row is deleted, and the exit code is 0. A table with more differing keys than the budget is re-snapshotted
+// whole instead: its added row (which no snapshot can remove) is reported as remaining, with the reason.
 
 const cli = new URL('./cli.ts', import.meta.url).pathname;
 const mariadb = mariaDbTarget();
@@ -126,50 +127,59 @@ describe('verify --repair of a PostgreSQL source into MariaDB and ClickHouse', (
     for (const id of ids) expect(labels.get(String(id)), `${target.type} row ${id}`).toBe(`thing ${id}`);
   }
 
-  it('repairs the rows deleted and changed in the MariaDB copy, and reports the added row as remaining (exit 1)', async () => {
-    await settled();
+  async function damageMariaDb(statements: string[]): Promise<void> {
     const replica = await connectMySql(databases.mariadb);
     try {
-      await replica.query('DELETE FROM things WHERE id = 10');
-      await replica.query("UPDATE things SET label = 'damaged' WHERE id = 20");
-      await replica.query(`INSERT INTO things (id, label, \`${POSITION_COLUMN}\`) VALUES (100000, 'extra', '')`);
+      for (const statement of statements) await replica.query(statement);
     } finally {
       await replica.end();
     }
+  }
+
+  /** A row of things that the source does not have, written into the MariaDB copy as the sink writes rows. */
+  const addedRow = (id: number) => `INSERT INTO things (id, label, \`${POSITION_COLUMN}\`) VALUES (${id}, 'extra', '')`;
+
+  async function repairInProcess(settings: ReturnType<typeof loadConfig>, run: RunOptions, first: TableReport[]): Promise<{ result: RepairResult; said: string[]; output: string }> {
+    const said: string[] = [];
+    let drawn = '';
+    const out = new Writable({ write: (chunk: Buffer, _encoding, done) => ((drawn += chunk.toString()), done()) }) as unknown as NodeJS.WriteStream;
+    const result = await repairDifferences(settings, run, first, { timeoutMs: 120_000, out, say: (line) => said.push(line) });
+    return { result, said, output: `${said.join('\n')}\n${drawn}\n${result.message}\n${formatText(result.final)}\n${logs()}` };
+  }
+
+  it('repairs the rows deleted, changed and added in the MariaDB copy by their keys, and exits 0', async () => {
+    await settled();
+    await damageMariaDb(['DELETE FROM things WHERE id = 10', "UPDATE things SET label = 'damaged' WHERE id = 20", addedRow(100000)]);
     const run = await verifyProcess(['--sink', sinks.mariadb, '--recheck', '1', '--repair', '--repair-timeout', '120']);
     const output = `stdout:\n${run.stdout}\nstderr:\n${run.stderr}\n${logs()}`;
-    expect(run.code, output).toBe(1);
+    expect(run.code, output).toBe(0);
     const [firstPass, afterRepair = ''] = run.stdout.split('after the repair:');
     // The first pass finds the three keys.
     expect(firstPass, output).toContain('missing in the target: 1  e.g. id=10');
     expect(firstPass, output).toContain('extra in the target: 1  e.g. id=100000');
     expect(firstPass, output).toContain('different: 1  e.g. id=20');
     expect(firstPass, output).toContain('2 tables: 1 match, 1 differ, 0 not verified');
-    // The whole table is re-snapshotted, and said so.
-    expect(firstPass, output).toContain('repair: re-snapshotting 1 table: public.things (whole tables:');
+    // Those keys are re-read, and said so.
+    expect(firstPass, output).toContain(
+      'repair: re-emitting 3 keys of public.things: the capture of source "src" re-reads those keys and deletes the ones the source does not have',
+    );
     expect(firstPass, output).toMatch(/repair: sent snapshot signal [0-9a-f-]{36} to /);
-    expect(firstPass, output).toMatch(/repair: snapshot done: public\.things \d+ rows re-emitted/);
+    expect(firstPass, output).toContain('repair: snapshot done: public.things 3 keys re-read');
     expect(firstPass, output).toContain(`repair: sink "${sinks.mariadb}" applied the snapshot`);
-    // The second pass: the deleted and changed rows are back; the added one remains, with the reason.
+    // The second pass: the deleted and changed rows are back, the added one is gone.
+    expect(afterRepair, output).toContain('public.things → ');
     expect(afterRepair, output).not.toContain('missing in the target');
+    expect(afterRepair, output).not.toContain('extra in the target');
     expect(afterRepair, output).not.toContain('different:');
-    expect(afterRepair, output).toContain('extra in the target: 1  e.g. id=100000');
-    expect(afterRepair, output).toContain(`note: ${extraRowsNote(1)}`);
-    expect(afterRepair, output).toContain('repair: re-snapshot done: 0 of 1 re-snapshotted table matches now');
-    expect(afterRepair, output).toContain('repair: rows extra in the target remain in public.things (1): a re-snapshot re-emits');
-    expect(afterRepair, output).toContain('result: 2 tables: 1 match, 1 differ, 0 not verified');
+    expect(afterRepair, output).toContain('repair: repair done: 1 of 1 repaired table matches now');
+    expect(afterRepair, output).toContain('result: 2 tables: 2 match, 0 differ, 0 not verified');
     await expectSourceRows(mariadb, [10, 20]);
+    expect((await mariadb.column(databases.mariadb, 'things', 'label')).has('100000')).toBe(false);
   }, 240_000);
 
-  it('exits 0 once the repair leaves nothing different (the extra row deleted by hand)', async () => {
+  it('prints one JSON document with the keys repaired counted per table', async () => {
     await settled();
-    const replica = await connectMySql(databases.mariadb);
-    try {
-      await replica.query('DELETE FROM things WHERE id IN (30, 100000)');
-      await replica.query("UPDATE things SET amount = amount + 1 WHERE id = 31");
-    } finally {
-      await replica.end();
-    }
+    await damageMariaDb(['DELETE FROM things WHERE id = 30', 'UPDATE things SET amount = amount + 1 WHERE id = 31', addedRow(100002)]);
     const run = await verifyProcess(['--sink', sinks.mariadb, '--recheck', '1', '--repair', '--json']);
     const output = `stdout:\n${run.stdout}\nstderr:\n${run.stderr}\n${logs()}`;
     expect(run.code, output).toBe(0);
@@ -177,18 +187,18 @@ describe('verify --repair of a PostgreSQL source into MariaDB and ClickHouse', (
       match: boolean;
       tables: { source: string; status: string }[];
       firstPass: { match: boolean; tables: { source: string; missing: number; different: number; extra: number }[] };
-      repair: { outcome: string; resnapshotted: string[]; signal: string };
+      repair: { outcome: string; byKeys: { table: string; keys: number }[]; whole: string[]; signal: string };
     };
     expect(document.match).toBe(true);
     expect(document.firstPass.match).toBe(false);
-    expect(document.firstPass.tables.find((t) => t.source === 'public.things')).toMatchObject({ missing: 1, different: 1, extra: 0 });
-    expect(document.repair).toMatchObject({ outcome: 'repaired', resnapshotted: ['public.things'] });
+    expect(document.firstPass.tables.find((t) => t.source === 'public.things')).toMatchObject({ missing: 1, different: 1, extra: 1 });
+    expect(document.repair).toMatchObject({ outcome: 'repaired', byKeys: [{ table: 'public.things', keys: 3 }], whole: [] });
     expect(document.tables.map((t) => t.status)).toEqual(['match', 'match']);
     // The repair's lines go to stderr under --json.
-    expect(run.stderr, output).toContain('repair: re-snapshotting 1 table: public.things');
+    expect(run.stderr, output).toContain('repair: re-emitting 3 keys of public.things');
   }, 240_000);
 
-  it('repairs the ClickHouse copy in-process: one signal for the table with missing and different rows, none for a table with extra rows only', async () => {
+  it('repairs the ClickHouse copy in-process: one signal carrying the keys of both tables, the one with extra rows only too', async () => {
     await settled();
     const database = databases.clickhouse;
     // Written as the sink writes rows: one version above the key's current one (the re-snapshot's versions are
@@ -204,26 +214,70 @@ describe('verify --repair of a PostgreSQL source into MariaDB and ClickHouse', (
     await ch.command({ query: `INSERT INTO \`${database}\`.tags (id, name, ${meta}) VALUES (9999, 'extra', 1, 0, 'by hand')` });
 
     const settings = loadConfig(config);
-    const run: RunOptions = { source: 'src', sink: sinks.clickhouse, tables: [], parallel: 2, verify: { recheckMs: 1_000 } };
+    const run = collectingKeys({ source: 'src', sink: sinks.clickhouse, tables: [], parallel: 2, verify: { recheckMs: 1_000 } });
     const first = await runVerify(settings, run);
     const byTable = (reports: readonly TableReport[], table: string) => reports.find((r) => r.source === `public.${table}`);
     expect(byTable(first, 'things')?.counts, formatText(first)).toMatchObject({ missing: 1, extra: 1, different: 1, examples: { missing: [['11']], extra: [['100001']], different: [['21']] } });
     expect(byTable(first, 'tags')?.counts, formatText(first)).toMatchObject({ missing: 0, extra: 1, different: 0 });
 
-    const said: string[] = [];
-    let drawn = '';
-    const out = new Writable({ write: (chunk: Buffer, _encoding, done) => ((drawn += chunk.toString()), done()) }) as unknown as NodeJS.WriteStream;
-    const result = await repairDifferences(settings, run, first, { timeoutMs: 120_000, out, say: (line) => said.push(line) });
-    const output = `${said.join('\n')}\n${drawn}\n${result.message}\n${formatText(result.final)}\n${logs()}`;
+    const { result, said, output } = await repairInProcess(settings, run, first);
     expect(result.outcome, output).toBe('repaired');
-    expect(result.plan).toEqual({ resnapshot: ['public.things'], extraOnly: ['public.tags'], notVerified: [] });
-    expect(said[0]).toBe('public.tags: only rows extra in the target differ; a re-snapshot cannot remove them, so it is not re-snapshotted');
-    expect(said[1]).toMatch(/^re-snapshotting 1 table: public\.things \(whole tables:/);
-    expect(result.snapshot).toEqual([{ table: 'public.things', rows: ROWS }]);
-    expect(result.final.map((r) => r.source)).toEqual(['public.things', 'public.tags']);
-    expect(byTable(result.final, 'things')?.counts, output).toMatchObject({ missing: 0, different: 0, extra: 1, examples: { extra: [['100001']] } });
-    expect(byTable(result.final, 'things')?.notes).toContain(extraRowsNote(1));
-    expect(byTable(result.final, 'tags')?.counts, output).toMatchObject({ missing: 0, different: 0, extra: 1 });
+    expect(result.plan).toEqual({
+      byKeys: [
+        { table: 'public.tags', keys: 1 },
+        { table: 'public.things', keys: 3 },
+      ],
+      whole: [],
+      extraOnly: [],
+      notVerified: [],
+      signalKeys: { 'public.things': [['11'], ['21'], ['100001']], 'public.tags': [['9999']] },
+    });
+    expect(said[0], output).toBe(
+      're-emitting 1 key of public.tags, 3 keys of public.things: the capture of source "src" re-reads those keys and deletes the ones the source does not have',
+    );
+    expect(said.filter((line) => line.startsWith('sent snapshot signal')), output).toHaveLength(1);
+    // Tables in the order verify compares them (by name).
+    expect(result.snapshot, output).toEqual([
+      { table: 'public.tags', keys: 1 },
+      { table: 'public.things', keys: 3 },
+    ]);
+    expect(result.final.map((r) => r.source)).toEqual(['public.tags', 'public.things']);
+    expect(result.final.map((r) => r.counts), output).toMatchObject([
+      { missing: 0, different: 0, extra: 0 },
+      { missing: 0, different: 0, extra: 0 },
+    ]);
+    expect(result.message).toBe('repair done: 2 of 2 repaired tables match now');
     await expectSourceRows(clickhouse, [11, 21]);
+    expect((await clickhouse.column(database, 'things', 'label')).has('100001')).toBe(false);
+    expect((await clickhouse.column(database, 'tags', 'name')).has('9999')).toBe(false);
+  }, 240_000);
+
+  it('re-snapshots whole a table with more differing keys than the budget, in the same signal as keys of another, and reports its added row as remaining', async () => {
+    await settled();
+    await damageMariaDb(['DELETE FROM things WHERE id = 40', "UPDATE things SET label = 'damaged' WHERE id = 41", addedRow(100003), "UPDATE tags SET name = 'damaged' WHERE id = 5"]);
+    const settings = loadConfig(config);
+    // A budget of 2 keys per table: things (3 keys) is too many to repair by key, tags (1) is not.
+    const run: RunOptions = { source: 'src', sink: sinks.mariadb, tables: [], parallel: 2, verify: { recheckMs: 1_000, repairKeys: 2 } };
+    const first = await runVerify(settings, run);
+    const things = first.find((r) => r.source === 'public.things')?.counts;
+    expect(things, formatText(first)).toMatchObject({ missing: 1, extra: 1, different: 1, differingKeys: null });
+
+    const { result, said, output } = await repairInProcess(settings, run, first);
+    expect(result.outcome, output).toBe('repaired');
+    expect(result.plan, output).toMatchObject({ byKeys: [{ table: 'public.tags', keys: 1 }], whole: ['public.things'], extraOnly: [] });
+    expect(said[0], output).toMatch(/^re-emitting 1 key of public\.tags: /);
+    expect(said[1], output).toMatch(/^re-snapshotting 1 table: public\.things \(whole tables, too many differing keys to repair by key/);
+    expect(result.snapshot, output).toEqual([
+      { table: 'public.tags', keys: 1 },
+      { table: 'public.things', rows: ROWS },
+    ]);
+    // The deleted and changed rows are back; the added one stays, with the reason; tags matches.
+    const byTable = (table: string) => result.final.find((r) => r.source === `public.${table}`);
+    expect(byTable('things')?.counts, output).toMatchObject({ missing: 0, different: 0, extra: 1, examples: { extra: [['100003']] } });
+    expect(byTable('things')?.notes).toContain(extraRowsNote(1));
+    expect(byTable('tags')?.counts, output).toMatchObject({ missing: 0, different: 0, extra: 0 });
+    expect(result.message).toBe('repair done: 1 of 2 repaired tables match now');
+    expect(formatRepairText(result)).toContain('repair: rows extra in the target remain in public.things (1): too many differing keys to repair by key');
+    await expectSourceRows(mariadb, [40, 41]);
   }, 240_000);
 });
