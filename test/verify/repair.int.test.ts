@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import type pg from 'pg';
@@ -18,6 +17,7 @@ import { collectingKeys, extraRowsNote, repairDifferences, type RepairResult } f
 import { formatRepairText } from '#verify/repair-report.ts';
 import { formatText, type TableReport } from '#verify/report.ts';
 import { runVerify, type RunOptions } from '#verify/run.ts';
+import { verifyProcess } from './verify-process.ts';
 
 // `tributary verify --repair` against the real pipeline: a PostgreSQL source captured (with its status endpoint)
 // into a MariaDB and a ClickHouse sink. Rows deleted, changed and added by hand in a target are found; the repair has
@@ -25,7 +25,6 @@ import { runVerify, type RunOptions } from '#verify/run.ts';
 // added row is deleted, and the exit code is 0. A table with more differing keys than the budget is re-snapshotted
 // whole instead: its added row (which no snapshot can remove) is reported as remaining, with the reason.
 
-const cli = new URL('./cli.ts', import.meta.url).pathname;
 const mariadb = mariaDbTarget();
 const clickhouse = clickHouseTarget();
 const ch: ClickHouseClient = createClient({ url: stackEnv('CLICKHOUSE_URL'), log: { level: ClickHouseLogLevel.OFF } });
@@ -110,18 +109,6 @@ describe('verify --repair of a PostgreSQL source into MariaDB and ClickHouse', (
     }
   }
 
-  function verifyProcess(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'verify', '--source', 'src', '--config', config, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
-  }
-
   async function expectSourceRows(target: TestTarget, ids: number[]): Promise<void> {
     const labels = await target.column(databases[target.type], 'things', 'label');
     for (const id of ids) expect(labels.get(String(id)), `${target.type} row ${id}`).toBe(`thing ${id}`);
@@ -150,7 +137,7 @@ describe('verify --repair of a PostgreSQL source into MariaDB and ClickHouse', (
   it('repairs the rows deleted, changed and added in the MariaDB copy by their keys, and exits 0', async () => {
     await settled();
     await damageMariaDb(['DELETE FROM things WHERE id = 10', "UPDATE things SET label = 'damaged' WHERE id = 20", addedRow(100000)]);
-    const run = await verifyProcess(['--sink', sinks.mariadb, '--recheck', '1', '--repair', '--repair-timeout', '120']);
+    const run = await verifyProcess(config, ['--sink', sinks.mariadb, '--recheck', '1', '--repair', '--repair-timeout', '120']);
     const output = `stdout:\n${run.stdout}\nstderr:\n${run.stderr}\n${logs()}`;
     expect(run.code, output).toBe(0);
     const [firstPass, afterRepair = ''] = run.stdout.split('after the repair:');
@@ -180,7 +167,7 @@ describe('verify --repair of a PostgreSQL source into MariaDB and ClickHouse', (
   it('prints one JSON document with the keys repaired counted per table', async () => {
     await settled();
     await damageMariaDb(['DELETE FROM things WHERE id = 30', 'UPDATE things SET amount = amount + 1 WHERE id = 31', addedRow(100002)]);
-    const run = await verifyProcess(['--sink', sinks.mariadb, '--recheck', '1', '--repair', '--json']);
+    const run = await verifyProcess(config, ['--sink', sinks.mariadb, '--recheck', '1', '--repair', '--json']);
     const output = `stdout:\n${run.stdout}\nstderr:\n${run.stderr}\n${logs()}`;
     expect(run.code, output).toBe(0);
     const document = JSON.parse(run.stdout) as {

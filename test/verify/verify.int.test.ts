@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import type mysql from 'mysql2/promise';
 import type pg from 'pg';
@@ -13,12 +12,12 @@ import { stackEnv } from '#test/support/stack-env.ts';
 import { eventually, uniqueName } from '#test/support/wait.ts';
 import { allMatch, formatText, type TableReport } from '#verify/report.ts';
 import { runVerify, type RunOptions } from '#verify/run.ts';
+import { verifyProcess } from './verify-process.ts';
 
 // `tributary verify` against the real pipeline: a source table of many types goes through capture, Kafka and the
 // MariaDB and ClickHouse sinks; verify must find the copies equal, then find exactly the rows changed by hand in a
 // target, and must not blame the sink for a change it applies while verify runs.
 
-const cli = new URL('./cli.ts', import.meta.url).pathname;
 const mariadb = mariaDbTarget();
 const clickhouse = clickHouseTarget();
 const ch: ClickHouseClient = createClient({ url: stackEnv('CLICKHOUSE_URL'), log: { level: ClickHouseLogLevel.OFF } });
@@ -139,18 +138,9 @@ function verify(p: Pipeline, type: TestTarget['type'], extra: Partial<RunOptions
   return runVerify(loadConfig(p.config), { source: 'src', sink: p.sinks[type], tables: [], parallel: 3, verify: SMALL, ...extra });
 }
 
-/** `tributary verify` as a process: its exit code and its output. */
-async function verifyProcess(p: Pipeline, type: TestTarget['type'], args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'verify', '--source', 'src', '--sink', p.sinks[type], '--config', p.config, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn' },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  return { code, stdout, stderr };
+/** `tributary verify` of the pipeline's sink into `type` as a process. */
+function verifyPipeline(p: Pipeline, type: TestTarget['type'], args: string[] = []) {
+  return verifyProcess(p.config, ['--sink', p.sinks[type], ...args]);
 }
 
 function byTable(reports: TableReport[], table: string): TableReport {
@@ -211,7 +201,7 @@ describe('verify a MariaDB source against its MariaDB and ClickHouse copies', ()
     expect(items.notes).toEqual([]);
     expect(byTable(reports, 'pairs').counts).toMatchObject({ compared: 480, missing: 0, extra: 0, different: 0 });
 
-    const run = await verifyProcess(p, type, ['--recheck', '0']);
+    const run = await verifyPipeline(p, type, ['--recheck', '0']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/items → .*\.items: match/);
     expect(run.stdout).toMatch(/2 tables: 2 match, 0 differ, 0 not verified/);
@@ -254,7 +244,7 @@ describe('verify a MariaDB source against its MariaDB and ClickHouse copies', ()
     expect(items.counts?.examples).toEqual({ missing: [['10']], extra: [['1000000']], different: [['20']] });
     expect(allMatch(reports)).toBe(false);
 
-    const run = await verifyProcess(p, 'mariadb', ['--table', `${source.name}.items`, '--recheck', '0.5']);
+    const run = await verifyPipeline(p, 'mariadb', ['--table', `${source.name}.items`, '--recheck', '0.5']);
     expect(run.code, run.stderr).toBe(1);
     expect(run.stdout).toContain('missing in the target: 1  e.g. id=10');
     expect(run.stdout).toContain('extra in the target: 1  e.g. id=1000000');
