@@ -1,4 +1,5 @@
 import type { Row } from './change-event.ts';
+import { DECIMAL_TEXT, HEX_TEXT, INTEGER_TEXT, UUID_TEXT } from './checksum.ts';
 import type { ColumnType, ColumnValue } from './column-type.ts';
 import { TributaryError } from './errors.ts';
 import { qualifiedName, type TableSchema } from './table-schema.ts';
@@ -26,7 +27,7 @@ export function keyRowFromCanonical(table: TableSchema, key: readonly string[]):
 export function valueFromCanonical(type: ColumnType, text: string, column: string): ColumnValue {
   const bad = () => new TributaryError('SOURCE_REJECTED', `key value "${text.slice(0, 40)}" of column "${column}" is not a canonical ${type.kind}`);
   const integer = () => {
-    if (!/^-?\d{1,40}$/.test(text)) throw bad();
+    if (!INTEGER_TEXT.test(text)) throw bad();
     return BigInt(text);
   };
   switch (type.kind) {
@@ -47,7 +48,7 @@ export function valueFromCanonical(type: ColumnType, text: string, column: strin
     case 'float64':
       return floatFromCanonical(text, bad);
     case 'bytes':
-      if (!/^(?:[0-9a-f]{2})*$/.test(text)) throw bad();
+      if (!HEX_TEXT.test(text)) throw bad();
       return Buffer.from(text, 'hex');
     case 'bits': {
       // The unsigned integer the bits spell, as Debezium's little-endian bytes.
@@ -57,10 +58,10 @@ export function valueFromCanonical(type: ColumnType, text: string, column: strin
       return bytes;
     }
     case 'decimal':
-      if (!/^-?\d{1,80}(\.\d{1,80})?$/.test(text)) throw bad();
+      if (!DECIMAL_TEXT.test(text)) throw bad();
       return text;
     case 'uuid':
-      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(text)) throw bad();
+      if (!UUID_TEXT.test(text)) throw bad();
       return text;
     case 'array':
       throw new TributaryError('SOURCE_REJECTED', `column "${column}" is an array, which cannot be a key`);

@@ -60,10 +60,13 @@ export class SnapshotQueue {
     }
   }
 
+  /** Adds to a table queued by keys the keys it does not have yet; the state is replaced, never changed in place. */
   private joinKeys(queued: QueuedTable, wanted: string[][]): void {
     const known = new Set(queued.keys?.map((key) => JSON.stringify(key)));
     const added = wanted.filter((key) => !known.has(JSON.stringify(key)));
-    queued.keys = [...(queued.keys ?? []), ...added];
+    if (added.length === 0) return;
+    const joined = { ...queued, keys: [...(queued.keys ?? []), ...added] };
+    this.state = { ...this.state, queue: this.state.queue.map((entry) => (entry === queued ? joined : entry)) };
     const progress = this.progress.get(queued.table);
     if (progress) progress.rowsEstimated += added.length;
   }

@@ -96,9 +96,8 @@ export class MySqlIncrementalSnapshot {
     return items;
   }
 
-  private async readChunk(reader: Connection, table: TableSchema, lastKey: unknown[] | null): Promise<OpenChunk> {
-    const at = await openConsistentSnapshot(reader, 'mariadb');
-    try {
+  private readChunk(reader: Connection, table: TableSchema, lastKey: unknown[] | null): Promise<OpenChunk> {
+    return inSnapshot(reader, async (at) => {
       const afterKey = lastKey ? decodeKey(lastKey as ReturnType<typeof encodeKey>) : null;
       const chunks = readTableChunks(reader, table, { chunkSize: this.settings.chunkSize, afterKey });
       const first = await chunks.next();
@@ -113,22 +112,27 @@ export class MySqlIncrementalSnapshot {
         final: chunk.rows.length < this.settings.chunkSize,
         at,
       };
-    } finally {
-      await reader.query('COMMIT').catch(() => undefined);
-    }
+    });
   }
 
   /** The next keys of a table read by keys (`verify --repair`): the rows found under them, and a key-only delete for each other key. */
-  private async readKeyChunk(reader: Connection, table: TableSchema, keys: string[][]): Promise<OpenChunk> {
+  private readKeyChunk(reader: Connection, table: TableSchema, keys: string[][]): Promise<OpenChunk> {
     const taken = keys.slice(0, this.settings.chunkSize);
-    const at = await openConsistentSnapshot(reader, 'mariadb');
-    try {
+    return inSnapshot(reader, async (at) => {
       const { rows, found } = await readRowsByKeys(reader, table, taken);
       const gone = taken.filter((key) => !found.has(JSON.stringify(key))).map((key) => keyRowFromCanonical(table, key));
       return { table, rows, gone, keysTaken: taken.length, lastKey: null, final: taken.length === keys.length, at };
-    } finally {
-      await reader.query('COMMIT').catch(() => undefined);
-    }
+    });
+  }
+}
+
+/** Runs `read` in a consistent snapshot of its own, given the snapshot's exact binlog position. */
+async function inSnapshot<T>(reader: Connection, read: (at: BinlogCoordinates) => Promise<T>): Promise<T> {
+  const at = await openConsistentSnapshot(reader, 'mariadb');
+  try {
+    return await read(at);
+  } finally {
+    await reader.query('COMMIT').catch(() => undefined);
   }
 }
 

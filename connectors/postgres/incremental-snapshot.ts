@@ -10,10 +10,10 @@ import { badKeys, keyRowFromCanonical } from '#core/canonical-key.ts';
 import { keyTableOf } from '#core/checksum.ts';
 import { keyText, qualifiedName, type TableSchema } from '#core/table-schema.ts';
 import { keyLookup } from './checksum.ts';
-import { classifyPostgresError, quoteIdent } from './connection.ts';
+import { classifyPostgresError } from './connection.ts';
 import { lsnPosition, parseLsn } from './lsn.ts';
 import { readTableSchema } from './schema-reader.ts';
-import { chunkQuery, estimateRows } from './snapshot.ts';
+import { chunkQuery, estimateRows, keyedRowsQuery } from './snapshot.ts';
 import { rowConverter } from './values.ts';
 
 // An ad-hoc snapshot while streaming goes on (Debezium's incremental snapshot, after Netflix's DBLog): a table is
@@ -184,9 +184,7 @@ export class IncrementalSnapshot {
   private async readKeyChunk(reader: pg.Client, id: string, table: TableSchema, keys: string[][]): Promise<OpenChunk> {
     const taken = keys.slice(0, this.settings.chunkSize);
     const lookup = keyLookup(keyTableOf(table), taken);
-    const columns = [...table.columns.map((c) => quoteIdent(c.name)), 'xmax::text'].join(', ');
-    const text = `SELECT ${columns}, ${lookup.select} FROM ${quoteIdent(table.namespace)}.${quoteIdent(table.table)} WHERE ${lookup.where}`;
-    const read = await this.readVisible(reader, table, { text, values: lookup.params });
+    const read = await this.readVisible(reader, table, { text: keyedRowsQuery(table, lookup.select, lookup.where), values: lookup.params });
     const keyAt = table.columns.length + 1;
     const found = new Set(read.texts.map((row) => JSON.stringify(row.slice(keyAt))));
     const chunk = await this.openWindow(reader, id, table, read);

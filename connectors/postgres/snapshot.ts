@@ -44,13 +44,24 @@ function columnOf(table: TableSchema, name: string) {
  * exactly as it sorts in the index.
  */
 export function chunkQuery(table: TableSchema, after: boolean, limit: number, options: { withXmax?: boolean } = {}): string {
-  // xmax, last: the transaction deleting, updating or locking the row version read, if any (an ad-hoc snapshot
-  // leaves out rows a transaction it cannot see is changing).
-  const columns = [...table.columns.map((c) => quoteIdent(c.name)), ...(options.withXmax ? ['xmax::text'] : [])].join(', ');
+  const columns = selectList(table, options.withXmax === true);
   const key = table.primaryKey.map((name) => quoteIdent(name));
   const params = table.primaryKey.map((name, i) => `$${i + 1}::${columnOf(table, name).sourceType}`);
   const where = after ? ` WHERE (${key.join(', ')}) > (${params.join(', ')})` : '';
   return `SELECT ${columns} FROM ${tableName(table)}${where} ORDER BY ${key.join(', ')} LIMIT ${limit}`;
+}
+
+/** The rows under some keys (an ad-hoc snapshot by keys): the columns and xmax, then `extra` (the canonical keys), `WHERE where`. */
+export function keyedRowsQuery(table: TableSchema, extra: string, where: string): string {
+  return `SELECT ${selectList(table, true)}, ${extra} FROM ${tableName(table)} WHERE ${where}`;
+}
+
+/**
+ * The table's columns in order and, with `withXmax`, last the transaction deleting, updating or locking the row
+ * version read, if any (an ad-hoc snapshot leaves out rows a transaction it cannot see is changing).
+ */
+function selectList(table: TableSchema, withXmax: boolean): string {
+  return [...table.columns.map((c) => quoteIdent(c.name)), ...(withXmax ? ['xmax::text'] : [])].join(', ');
 }
 
 /** The planner's row estimate of a table (pg_class.reltuples; -1 before its first ANALYZE is taken as 0). */
