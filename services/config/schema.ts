@@ -280,7 +280,7 @@ export const LakeConnectionSchema = strictObject({
       (path) => !HAS_SCHEME.test(path) || S3_URL.test(path),
       'expected a directory path or an s3://bucket/prefix URL',
     )
-    .describe('Where files are written: a local directory, or s3://bucket/prefix.'),
+    .describe('Directory the Parquet files are written under. (s3://bucket/prefix passes this check but is refused at start: S3 is not supported yet.)'),
   rollBytes: integer(1)
     .default(128 * 1024 * 1024)
     .describe('Start a new file once the current one reaches this many bytes.'),
@@ -290,7 +290,7 @@ export const LakeConnectionSchema = strictObject({
 });
 
 export const LakeSinkConfigSchema = strictObject({
-  type: z.literal('lake').describe('Target: files in a directory or S3 prefix, rolled by size and age.'),
+  type: z.literal('lake').describe('Target: a Parquet data lake, the change log as files partitioned by table and date, rolled by size and age.'),
   ...sinkCommon,
   connection: LakeConnectionSchema.describe('Where and how often lake files are written.'),
 });

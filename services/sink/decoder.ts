@@ -1,5 +1,5 @@
 import type avro from 'avsc';
-import type { Row } from '#core/change-event.ts';
+import type { Op, Row } from '#core/change-event.ts';
 import { TributaryError } from '#core/errors.ts';
 import type { SinkChange } from '#core/sink.ts';
 import { keyText as keyTextOf, type TableSchema } from '#core/table-schema.ts';
@@ -17,12 +17,34 @@ export interface DecodedChange {
   keyText: string;
   /** The message it came from: its offset is committed, or it goes to the dead letters. */
   message: ConsumedMessage;
+  /** Only from a decoder made with `full` (log sinks): what the event says beyond the SinkChange. */
+  event?: EventDetails;
+}
+
+/** The parts of an event that a log sink writes and a state sink does not need. */
+export interface EventDetails {
+  op: Op;
+  /** `source.ts_ms`: the source's commit time. */
+  tsMs: number;
+  /** The registry id of the writer schema: the table version. */
+  schemaId: number;
+  /** Op `d`: the before image, or null when the event has none (the key is in the SinkChange). */
+  before: Row | null;
+}
+
+export interface DecoderOptions {
+  /**
+   * Decode the whole envelope with the writer schema (the before image, `source.ts_ms`) and fill
+   * DecodedChange.event. State sinks leave it off: their reader schema skips those bytes.
+   */
+  full?: boolean;
 }
 
 interface WriterSchema {
-  /** The sink's reader schema (sinkReaderSchema) and its resolver from the writer schema. */
+  id: number;
+  /** The sink's reader schema (sinkReaderSchema) and its resolver from the writer schema; no resolver when `full`. */
   type: avro.Type;
-  resolver: avro.Resolver;
+  resolver: avro.Resolver | undefined;
   table: EnvelopeTable;
   /** Every Avro field is named as its column: the decoded record is the row as it is, no copy needed. */
   sameNames: boolean;
@@ -41,7 +63,7 @@ class SchemaCache<T> {
 
   constructor(
     private readonly serde: AvroSerde,
-    private readonly parse: (schema: object) => T,
+    private readonly parse: (schema: object, id: number) => T,
   ) {}
 
   get(id: number): T | undefined {
@@ -52,7 +74,7 @@ class SchemaCache<T> {
     let loading = this.loading.get(id);
     if (!loading) {
       loading = this.serde.schemaText(id).then((text) => {
-        const parsed = this.parse(JSON.parse(text) as object);
+        const parsed = this.parse(JSON.parse(text) as object, id);
         this.known.set(id, parsed);
         return parsed;
       });
@@ -80,12 +102,16 @@ export class ChangeDecoder {
   /** Key column → key field of each table version, for keys read from message keys. */
   private readonly keyFields = new WeakMap<TableSchema, Map<string, string>>();
 
-  constructor(serde: AvroSerde) {
-    this.writers = new SchemaCache(serde, (schema) => {
-      const reader = avroType(sinkReaderSchema(schema));
+  private readonly full: boolean;
+
+  constructor(serde: AvroSerde, options: DecoderOptions = {}) {
+    this.full = options.full ?? false;
+    this.writers = new SchemaCache(serde, (schema, id) => {
       const table = envelopeTable(schema);
       const sameNames = [...table.fields].every(([column, field]) => column === field);
-      return { type: reader, resolver: reader.createResolver(avroType(schema)), table, sameNames };
+      if (this.full) return { id, type: avroType(schema), resolver: undefined, table, sameNames };
+      const reader = avroType(sinkReaderSchema(schema));
+      return { id, type: reader, resolver: reader.createResolver(avroType(schema)), table, sameNames };
     });
     this.keys = new SchemaCache(serde, (schema) => ({ type: avroType(schema), schema }));
   }
@@ -125,11 +151,20 @@ export class ChangeDecoder {
     const schema = this.tableOf(writer, keyId, keySchema, String(source.schema ?? source.db), String(source.table));
     this.lastTable.set(topic, schema);
     const op = record.op as string;
-    if (op === 't') return { table: schema, change: { op: 'truncate', position }, keyText: '', message };
+    const event: EventDetails | undefined = this.full ? { op: op as Op, tsMs: Number(source.ts_ms ?? message.timestamp), schemaId: writer.id, before: null } : undefined;
+    if (op === 't') return decodedChange(schema, { op: 'truncate', position }, '', message, event);
     if (op === 'd') {
+      const beforeImage = event ? (record.before as Record<string, unknown> | null) : null;
+      if (event && beforeImage) {
+        // A full decode has the before image: the key comes from it, so a keyless table's delete decodes too.
+        event.before = writer.sameNames ? (beforeImage as Row) : rowFromRecord(beforeImage, writer.table.fields);
+        const key: Row = {};
+        for (const column of schema.primaryKey) key[column] = event.before[column] ?? null;
+        return decodedChange(schema, { op: 'delete', key, position }, keyTextOf(schema, key), message, event);
+      }
       // The reader schema skips the before image: the message key holds the deleted row's key.
       const key = this.messageKey(message, schema);
-      return { table: schema, change: { op: 'delete', key, position }, keyText: keyTextOf(schema, key), message };
+      return decodedChange(schema, { op: 'delete', key, position }, keyTextOf(schema, key), message, event);
     }
     const image = record.after as Record<string, unknown> | null;
     if (!image) throw new TributaryError('DECODE_FAILED', `an event with op "${op}" has no after image`);
@@ -141,9 +176,9 @@ export class ChangeDecoder {
       const header = headerText(message, UNCHANGED_HEADER);
       const unchanged = header === undefined ? undefined : unchangedColumns(header, schema, message.offset);
       const change: SinkChange = unchanged === undefined ? { op: 'upsert', key, row, position } : { op: 'upsert', key, row, position, unchanged };
-      return { table: schema, change, keyText, message };
+      return decodedChange(schema, change, keyText, message, event);
     }
-    if (op === 'c' || op === 'r') return { table: schema, change: { op: 'upsert', key, row, position }, keyText, message };
+    if (op === 'c' || op === 'r') return decodedChange(schema, { op: 'upsert', key, row, position }, keyText, message, event);
     throw new TributaryError('DECODE_FAILED', `unknown op "${op}"`);
   }
 
@@ -226,4 +261,9 @@ function keyField(keySchema: object, table: TableSchema, column: string): string
   const field = ((keySchema as { fields?: Array<{ name: string }> }).fields ?? [])[index];
   if (!field) throw new TributaryError('DECODE_FAILED', `the key schema has no field for key column "${column}"`);
   return field.name;
+}
+
+/** A state sink's changes carry no `event`: the same object shape on the hot path as before log sinks existed. */
+function decodedChange(table: TableSchema, change: SinkChange, keyText: string, message: ConsumedMessage, event: EventDetails | undefined): DecodedChange {
+  return event ? { table, change, keyText, message, event } : { table, change, keyText, message };
 }

@@ -1,16 +1,16 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
-import { TributaryError, withAction } from '#core/errors.ts';
+import { TributaryError } from '#core/errors.ts';
 import type { Logger } from '#core/log.ts';
 import { retry } from '#core/retry.ts';
 import type { Sink } from '#core/sink.ts';
 import type { TableSchema } from '#core/table-schema.ts';
-import { consumeGroup, isRebalanceError, matchingTopics, type ConsumedMessage, type PartitionBatch } from '#kafka/consumer.ts';
-import { DeadLetters } from '#kafka/dead-letters.ts';
+import { consumeGroup, isRebalanceError, type ConsumedMessage, type PartitionBatch } from '#kafka/consumer.ts';
 import type { AvroSerde } from '#kafka/serde.ts';
 import { groupChanges } from './batch.ts';
-import { ChangeDecoder, type DecodedChange } from './decoder.ts';
+import type { DecodedChange } from './decoder.ts';
+import { isPoison, MessageIntake } from './intake.ts';
 import type { SinkStatus } from './status.ts';
+import { consumeMatchingTopics, sinkGroupOptions } from './topic-loop.ts';
 
 export interface SinkSettings {
   name: string;
@@ -37,8 +37,7 @@ class BatchAbandoned extends Error {}
  * from the last commit, and re-applying is harmless (each target row keeps the position that wrote it).
  */
 export class SinkRunner {
-  private readonly decoder: ChangeDecoder;
-  private readonly deadLetters: DeadLetters;
+  private readonly intake: MessageIntake;
   private readonly paused = new Set<string>();
   /** Per partition, the apply and commit of its last queued chunk; a failed one fails whatever waits on it. */
   private readonly lanes = new Map<string, Promise<void>>();
@@ -47,8 +46,6 @@ export class SinkRunner {
   private applies = 0;
   /** Failed attempts the runner's own retries see, for the status and the error metric. */
   private readonly onFailure = (error: TributaryError, retrying: boolean) => this.status?.failed(error, retrying);
-  /** Messages set aside in a row: past a hundred, the target itself is at fault, not the messages. */
-  private poisonedInARow = 0;
 
   constructor(
     private readonly kafka: Kafka,
@@ -58,57 +55,18 @@ export class SinkRunner {
     private readonly log: Logger,
     private readonly status?: SinkStatus,
   ) {
-    this.decoder = new ChangeDecoder(serde);
-    this.deadLetters = new DeadLetters(kafka, settings.deadLetterTopic, settings.replicationFactor);
+    this.intake = new MessageIntake(kafka, serde, settings, log, status, this.onFailure);
   }
 
   async run(signal: AbortSignal): Promise<void> {
     try {
       await this.sink.connect();
-      while (!signal.aborted) {
-        const topics = await matchingTopics(this.kafka, this.settings.topics);
-        this.status?.consuming(topics);
-        if (topics.length === 0) {
-          this.log.info({ topics: String(this.settings.topics) }, 'no topic matches yet; waiting');
-          await delay(this.settings.topicRefreshMs, undefined, { signal }).catch(() => undefined);
-          continue;
-        }
-        this.log.info({ topics }, 'consuming');
-        const stopWatching = new AbortController();
-        try {
-          await consumeGroup(
-            this.kafka,
-            {
-              groupId: this.settings.groupId,
-              topics,
-              fromBeginning: this.settings.startFrom === 'earliest',
-              maxWaitMs: this.settings.lingerMs,
-              minBytes: 1024 * 1024,
-              signal,
-              restart: this.topicsChanged(topics, stopWatching.signal),
-              drain: () => this.drain(),
-            },
-            (batch) => this.handle(batch, signal),
-          );
-        } finally {
-          stopWatching.abort();
-        }
-      }
+      await consumeMatchingTopics(this.kafka, this.settings, this.log, this.status, signal, (topics, restart) =>
+        consumeGroup(this.kafka, sinkGroupOptions(this.settings, topics, signal, restart, () => this.drain()), (batch) => this.handle(batch, signal)),
+      );
     } finally {
-      await this.deadLetters.close();
+      await this.intake.close();
     }
-  }
-
-  /** Resolves when the pattern matches a different set of topics than `current`. */
-  private async topicsChanged(current: string[], stop: AbortSignal): Promise<void> {
-    if (Array.isArray(this.settings.topics)) return new Promise<void>(() => {});
-    while (!stop.aborted) {
-      await delay(this.settings.topicRefreshMs, undefined, { signal: stop }).catch(() => undefined);
-      if (stop.aborted) break;
-      const now = await matchingTopics(this.kafka, this.settings.topics).catch(() => current);
-      if (now.join('\n') !== current.join('\n')) return;
-    }
-    return new Promise<void>(() => {}); // the run ended for another reason: nothing to restart
   }
 
   /**
@@ -127,7 +85,7 @@ export class SinkRunner {
         // SIGTERM: the chunks queued finish and are committed; the rest is left for the next run.
         if (signal.aborted || batch.isStale() || this.paused.has(batch.topic)) return;
         const chunk = batch.messages.slice(start, start + this.settings.maxRows);
-        const pending = await this.decodeChunk(batch, chunk, signal);
+        const pending = await this.intake.decodeChunk(batch, chunk, signal);
         // One chunk applying while this one was decoded: wait for it before queuing the next (memory stays bounded).
         // A chunk that failed stops its partition here: nothing after it is applied, so no offset passes it.
         await this.lanes.get(laneKey);
@@ -180,31 +138,6 @@ export class SinkRunner {
     if (failed) throw failed.reason;
   }
 
-  private async decodeChunk(batch: PartitionBatch, chunk: ConsumedMessage[], signal: AbortSignal): Promise<DecodedChange[]> {
-    const pending: DecodedChange[] = [];
-    for (const message of chunk) {
-      let decoded: DecodedChange | null;
-      try {
-        const result = this.decoder.decode(batch.topic, message);
-        decoded =
-          result instanceof Promise
-            ? await retry(`decoding ${batch.topic}/${batch.partition}@${message.offset}`, async (attempt) => (attempt === 1 ? result : this.decoder.decode(batch.topic, message)), {
-                signal,
-                log: this.log,
-                maxDelayMs: 5_000,
-              })
-            : result;
-      } catch (error) {
-        const failure = error instanceof TributaryError ? error : withAction(`decoding ${batch.topic}/${batch.partition}@${message.offset}`, error);
-        if (!isPoison(failure)) throw failure;
-        await this.poison(batch, message, failure);
-        continue;
-      }
-      if (decoded) pending.push(decoded);
-    }
-    return pending;
-  }
-
   /**
    * The sink's prepare, one at a time: partitions apply concurrently, and two of them meeting a new schema version
    * of one table must not both alter it.
@@ -250,7 +183,7 @@ export class SinkRunner {
       }
       if (!isPoison(error) || signal.aborted) throw error;
       if (pending.length === 1) {
-        await this.poison(batch, first.message, error);
+        await this.intake.poison(batch, first.message, error);
         return;
       }
       const half = Math.ceil(pending.length / 2);
@@ -260,33 +193,10 @@ export class SinkRunner {
     }
     if (abandoned) throw new BatchAbandoned();
     this.status?.wrote(pending.length, (performance.now() - started) / 1000);
-    this.poisonedInARow = 0;
+    this.intake.written();
     this.applies++;
     faultAfterApply(this.applies);
   }
-
-  /** A message that cannot be decoded or applied: to the dead-letter topic, or the sink halts (`onError: halt`). */
-  private async poison(batch: PartitionBatch, message: ConsumedMessage, failure: TributaryError): Promise<void> {
-    const where = `${batch.topic}/${batch.partition}@${message.offset}`;
-    if (++this.poisonedInARow > 100) {
-      throw new TributaryError(failure.code, `halting at ${where}: more than 100 messages in a row were refused, so the target is at fault rather than the messages: ${failure.message}`, { cause: failure });
-    }
-    if (this.settings.onError === 'halt') {
-      throw new TributaryError(failure.code, `halting at ${where} (onError: halt): ${failure.message}`, { cause: failure });
-    }
-    await retry(`writing the dead letter for ${where}`, () => this.deadLetters.send(batch, message, failure), { log: this.log, maxDelayMs: 5_000, onFailure: this.onFailure });
-    this.status?.deadLettered(batch.topic);
-    this.log.warn({ at: where, code: failure.code, err: failure.message, deadLetterTopic: this.deadLetters.topic }, 'message sent to the dead-letter topic');
-  }
-}
-
-/**
- * What one message can cause and set aside: it cannot be decoded, or the target refuses its values. Outages are
- * retried instead, and anything else (a bug, a refused schema) stops the sink rather than emptying the topic into
- * the dead letters.
- */
-function isPoison(error: unknown): error is TributaryError {
-  return error instanceof TributaryError && !error.retriable && ['DECODE_FAILED', 'TARGET_REJECTED', 'VALUE_INVALID', 'SCHEMA_UNSUPPORTED'].includes(error.code);
 }
 
 /**

@@ -37,6 +37,16 @@ export interface SinkStatusReport {
   lastError: { code: string; message: string; at: string } | null;
 }
 
+/** Changes applied per table version and op, as the applied metric labels them. */
+export type AppliedCounts = Map<TableSchema, Record<DecodedChange['change']['op'], number>>;
+
+/** Adds `n` changes of `op` on `table` to `counts`. */
+export function countApplied(counts: AppliedCounts, table: TableSchema, op: DecodedChange['change']['op'], n = 1): void {
+  let count = counts.get(table);
+  if (!count) counts.set(table, (count = { upsert: 0, delete: 0, truncate: 0 }));
+  count[op] += n;
+}
+
 /**
  * A sink process's state and metrics: the runner reports here, the process's HTTP server reads the report and the
  * registry. It outlives the runner, which restarts after retriable failures.
@@ -79,20 +89,25 @@ export class SinkStatus {
 
   /** `changes` are in the target and `next` is committed for their partition. */
   committed(topic: string, partition: number, next: string, highWatermark: string, changes: DecodedChange[], lastMessageTimestamp: string): void {
-    const now = Date.now();
-    const counts = new Map<TableSchema, Record<DecodedChange['change']['op'], number>>();
-    let applied = 0;
+    const counts: AppliedCounts = new Map();
     for (const { table, change, message } of changes) {
       // A tombstone repeats its delete for compaction: the change was counted with the delete.
       if (message.value === null) continue;
-      applied++;
-      let count = counts.get(table);
-      if (!count) counts.set(table, (count = { upsert: 0, delete: 0, truncate: 0 }));
-      count[change.op]++;
+      countApplied(counts, table, change.op);
     }
+    this.committedCounts(topic, partition, next, highWatermark, counts, lastMessageTimestamp);
+  }
+
+  /** As committed(), for a runner that counted what it wrote as it went (a log sink, whose files span many fetches). */
+  committedCounts(topic: string, partition: number, next: string, highWatermark: string, counts: AppliedCounts, lastMessageTimestamp: string): void {
+    const now = Date.now();
+    let applied = 0;
     for (const [table, count] of counts) {
       const name = table.namespace ? `${table.namespace}.${table.table}` : table.table;
-      for (const [op, n] of Object.entries(count)) if (n > 0) this.metrics.applied.inc({ sink: this.name, table: name, op }, n);
+      for (const [op, n] of Object.entries(count)) {
+        if (n > 0) this.metrics.applied.inc({ sink: this.name, table: name, op }, n);
+        applied += n;
+      }
     }
     const labels = { sink: this.name, topic, partition: String(partition) };
     const lag = BigInt(highWatermark) - BigInt(next);

@@ -2,6 +2,7 @@ import type mysql from 'mysql2/promise';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fillTable, startWriter, tableState } from '#test/capture/convergence.ts';
+import { committedEnd } from '#test/support/group-offsets.ts';
 import { captureConfig, startCapture, startSink, type CaptureProcess } from '#test/support/capture-process.ts';
 import { connectMySql, mysqlConnection, scratchDatabase } from '#test/support/mysql.ts';
 import { stackEnv } from '#test/support/stack-env.ts';
@@ -89,20 +90,6 @@ describe.each([
     });
   }
 
-  async function committedEnd(groupId: string, topic: string): Promise<boolean> {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      const ends = await admin.fetchTopicOffsets(topic);
-      const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
-      const byPartition = new Map(committed[0]?.partitions.map((p) => [p.partition, p.offset]));
-      // The high watermark counts the transaction markers; a committed offset at or past the last stable offset is the end.
-      return ends.every((e) => BigInt(byPartition.get(e.partition) ?? '-1') >= BigInt(e.offset) - 1n || e.high === e.low);
-    } finally {
-      await admin.disconnect();
-    }
-  }
-
   it('copies a table under a concurrent insert/update/delete workload', async () => {
     const s = await stage(5_000);
     const sink = s.start();
@@ -138,7 +125,7 @@ describe.each([
     await eventually('some rows', async () => ((await target.state(s.database, s.table).catch(() => new Map())).size > 0 ? true : undefined), 90_000);
     await writer.stop();
     await expectEqual(s.qualified, s.database, s.table, [sink]);
-    await eventually('the group to commit the end of the topic', async () => ((await committedEnd(s.sinkName, s.topic)) ? true : undefined), 60_000);
+    await eventually('the group to commit the end of the topic', async () => ((await committedEnd(kafka, s.sinkName, s.topic)) ? true : undefined), 60_000);
     const before = await target.positions(s.database, s.table);
     for (let replay = 0; replay < 2; replay++) {
       sink.child.kill('SIGTERM');
@@ -157,7 +144,7 @@ describe.each([
             const was = before.get(id);
             if (was !== undefined && position < was) throw new Error(`row ${id} went back from ${was} to ${position}`);
           }
-          return (await committedEnd(s.sinkName, s.topic)) ? true : undefined;
+          return (await committedEnd(kafka, s.sinkName, s.topic)) ? true : undefined;
         },
         120_000,
       ).catch((error: unknown) => {
