@@ -34,5 +34,5 @@ test-int: deps stack-up ## the integration tests against the local stack
 test: deps stack-up typecheck ## run every test: type-check, unit and integration (starts the local stack if needed)
 	npx vitest run
 
-dev: deps stack-up ## the demo pipeline on the local stack
-	npx tsx deploy/local/demo.ts
+dev: deps stack-up ## the demo pipeline on the local stack: two shops, their captures, five sinks, the admin (Ctrl-C stops it)
+	@node --import tsx deploy/local/demo.ts

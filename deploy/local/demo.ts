@@ -1,99 +1,171 @@
-import type { ChangeEvent, Row } from '#core/change-event.ts';
-import { stringifyExact } from '#core/json.ts';
-import type { TableSchema } from '#core/table-schema.ts';
-import { loadConfig } from '#config/load.ts';
-import { ensureTopics } from '#kafka/admin.ts';
-import { createKafka } from '#kafka/client.ts';
-import { EventEncoder } from '#kafka/event-codec.ts';
-import { TransactionalProducer } from '#kafka/producer.ts';
-import { AvroSerde } from '#kafka/serde.ts';
-import { tailTopic } from '#kafka/tail.ts';
-import { mySqlColumnType } from '#mysql/column-types.ts';
-import { buildTableAvro } from '#schemas/table-avro.ts';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { ServiceGroup, type ServiceProcess } from '../demo/children.ts';
+import { CONFIG_PATH, LOG_DIR, ROOT, demoConfig, demoSources } from '../demo/env.ts';
+import { guide } from '../demo/guide.ts';
+import { loadSummary, shopLoads } from '../demo/load.ts';
+import { endpoints, notReady, pipelineProgress, type Endpoint } from '../demo/progress.ts';
+import { resetDemo } from '../demo/reset.ts';
+import { prepareShops, prepareTargets } from '../demo/setup.ts';
 
-// `make dev` for now: the smoke pipeline of the foundation. It publishes one transaction of ChangeEvents for a
-// small shop table with Tributary's transactional producer and Avro serde, then reads the topic back through the
-// registry as `tributary tail` does. The capture and sink services replace the hand-made events in later issues.
+// `make dev`: the whole pipeline of tributary.yaml on the local stack (make has started it). The shops are created
+// if absent (deploy/demo/shop-*.sql), the sinks' databases too; then every source's capture, every sink and the
+// admin service run as `tributary` processes, a load generator writes into both shops, and this process reports
+// progress until Ctrl-C, which stops the load, sends SIGTERM to every process and waits for each to exit.
+//
+// `--reset` first removes everything the pipeline made (deploy/demo/reset.ts), for a start as on a fresh machine.
+// TRIBUTARY_DEMO_RATE sets the load (transactions per second per shop, default 4): the machine is small and the
+// point is to watch changes flow, not to measure.
 
-const config = loadConfig(process.env.TRIBUTARY_CONFIG ?? 'tributary.yaml');
-const kafka = createKafka(config.kafka);
-const serde = new AvroSerde(config.schemaRegistry);
+const RATE = Number(process.env.TRIBUTARY_DEMO_RATE ?? 4);
+/** How often the one-line progress is printed once everything runs. */
+const PROGRESS_MS = Number(process.env.TRIBUTARY_DEMO_PROGRESS_MS ?? 15_000);
+/** How long the processes may take to become ready before the guide is printed anyway, with the laggards named. */
+const READY_DEADLINE_MS = 180_000;
+/** How long a process may take to finish its batch and exit after SIGTERM before it is killed. */
+const STOP_GRACE_MS = 30_000;
 
-const column = (name: string, type: string, nullable = true) => ({ name, type: mySqlColumnType(type), nullable, sourceType: type });
-const customers: TableSchema = {
-  namespace: 'shop',
-  table: 'customers',
-  columns: [
-    column('id', 'bigint(20) unsigned', false),
-    column('email', 'varchar(255)', false),
-    column('balance', 'decimal(12,2)'),
-    column('created_at', 'datetime(6)'),
-    column('profile', 'json'),
-  ],
-  primaryKey: ['id'],
+const clock = () => new Date().toTimeString().slice(0, 8);
+const print = (line: string) => process.stdout.write(`${clock()} ${line}\n`);
+
+process.chdir(ROOT); // tributary.yaml's relative paths (the lake) are the repository's, for us and every process
+const config = demoConfig();
+const sources = demoSources(config);
+const token = config.admin.token;
+const processes = endpoints(config);
+
+// Signals: the first stops everything in order, a second says what is still being waited for, a third kills.
+let signals = 0;
+let requestStop: () => void = () => undefined;
+const stopRequested = new Promise<void>((resolve) => (requestStop = resolve));
+let group: ServiceGroup | undefined;
+const onSignal = () => {
+  signals++;
+  if (signals === 1) {
+    requestStop();
+  } else if (signals === 2) {
+    const waiting = group?.services.filter((s) => s.running).map((s) => s.name) ?? [];
+    print(`still stopping${waiting.length > 0 ? `, waiting for ${waiting.join(', ')}` : ''}; Ctrl-C again kills them`);
+  } else {
+    for (const service of group?.services ?? []) service.kill();
+    process.exit(130);
+  }
 };
-const avro = buildTableAvro(customers, { topicPrefix: config.kafka.topicPrefix, connector: 'mysql' });
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+// Whatever ends this process, no service outlives it.
+process.on('exit', () => group?.killAll());
 
-const runId = Date.now();
-const event = (op: ChangeEvent['op'], before: Row | null, after: Row | null, order: number): ChangeEvent =>
-  ({
-    op,
-    before,
-    after,
-    source: {
-      connector: 'mysql',
-      name: 'demo',
-      db: 'shop',
-      table: 'customers',
-      tsMs: runId,
-      snapshot: 'false',
-      position: `demo:${runId}:${order}`,
-    },
-    transaction: { id: `demo-${runId}`, totalOrder: order, dataCollectionOrder: order },
-    tsMs: Date.now(),
-  }) as ChangeEvent;
+try {
+  process.exitCode = await main();
+} catch (error) {
+  // Setting up failed (a server of the stack is down, say): one line, and every process started is stopped.
+  print(`the demo failed: ${(error as Error).message}`);
+  if (group) await group.stop(STOP_GRACE_MS);
+  process.exitCode = 1;
+}
 
-const alice: Row = {
-  id: '18446744073709551615',
-  email: 'alice@example.com',
-  balance: '1234567890.12',
-  created_at: BigInt(runId) * 1000n + 123n,
-  profile: '{"tier": "gold", "visits": 9007199254740993}',
-};
-const events = [
-  event('c', null, alice, 1),
-  event('u', alice, { ...alice, balance: '0.01' }, 2),
-  event('d', { ...alice, balance: '0.01' }, null, 3),
-];
+async function main(): Promise<number> {
+  print(`Tributary demo with ${CONFIG_PATH.replace(ROOT, '')}; logs in ${LOG_DIR.replace(ROOT, '')}/demo-*.log`);
+  const busy = await busyPorts(processes);
+  if (busy.length > 0) {
+    print(`${busy.join(', ')}: in use. Is another \`make dev\` running? (ss -ltnp shows who listens)`);
+    return 1;
+  }
+  try {
+    if (process.argv.includes('--reset')) await resetDemo(config, sources, print);
+    for (const line of await prepareShops(sources)) print(line);
+    await prepareTargets(config);
+  } catch (error) {
+    throw new Error(`preparing the demo's databases (is the stack up? make stack-status): ${(error as Error).message}`, { cause: error });
+  }
+  if (signals > 0) return 0;
+  mkdirSync(LOG_DIR, { recursive: true });
 
-await ensureTopics(kafka, [{ topic: avro.topic, ...config.kafka.topicDefaults }]);
-const producer = await TransactionalProducer.connect(kafka, 'tributary-demo');
-const encoder = new EventEncoder(serde);
-const messages = await Promise.all(events.map((e) => encoder.encode(e, avro)));
-const tombstone = await encoder.tombstone(events[2] as ChangeEvent, avro);
-await producer.commit([{ topic: avro.topic, messages: tombstone ? [...messages, tombstone] : messages }]);
-await producer.close();
-process.stdout.write(`published one transaction of ${messages.length} change events and a tombstone to ${avro.topic}\n`);
+  group = new ServiceGroup({ cwd: ROOT, configPath: CONFIG_PATH, logDir: LOG_DIR, print });
+  const failed = (service: ServiceProcess) => {
+    const how = service.exit?.signal ? `was killed by ${service.exit.signal}` : `exited with code ${service.exit?.code}`;
+    print(`${service.name} ${how}; the rest goes on (its log: ${service.logFile.replace(ROOT, '')})`);
+  };
+  for (const source of config.sources) group.start(source.name, ['capture', source.name], failed);
+  for (const sink of config.sinks) group.start(sink.name, ['sink', sink.name], failed);
+  group.start('admin', ['admin'], failed);
+  print(`started ${group.services.map((s) => s.name).join(', ')}`);
 
-process.stdout.write(`reading them back through the schema registry:\n`);
-// Earlier runs left their events in the topic too: stop once this run's three events and its tombstone are read.
-const done = new AbortController();
-const ours: string[] = [];
-await tailTopic(
-  kafka,
-  serde,
-  { topic: avro.topic, fromBeginning: true, signal: AbortSignal.any([done.signal, AbortSignal.timeout(60_000)]) },
-  (m) => {
-    const value = m.value as { transaction?: { id: string } } | null;
-    if (value?.transaction?.id !== `demo-${runId}` && ours.length !== 3) return;
-    ours.push(stringifyExact({ partition: m.partition, offset: m.offset, key: m.key, value: m.value }));
-    if (ours.length === 4) done.abort();
-  },
-);
-for (const line of ours) process.stdout.write(`${line}\n`);
-if (ours.length !== 4) throw new Error(`read back ${ours.length} of this run's 4 messages within 60 s`);
-process.stdout.write(`
-The stack keeps running (make stack-status; make stack-down stops it). Try:
-  npx tributary tail ${avro.topic} --from-beginning
-  npx tributary config check
-`);
+  const loads = shopLoads(sources, RATE);
+  const stopLoad = new AbortController();
+  const loading = Promise.all(loads.map((load) => load.run(stopLoad.signal)));
+  print(`writing about ${RATE} transactions/s into each shop`);
+
+  const reporting = report(loads);
+  await stopRequested;
+  reporting.abort();
+
+  print('stopping: the load first, then every process (SIGTERM)');
+  stopLoad.abort();
+  await loading;
+  const unclean = await group.stop(STOP_GRACE_MS);
+  print(`stopped. Written in all: ${loadSummary(loads)}`);
+  if (unclean.length > 0) {
+    print(`did not stop cleanly: ${unclean.join(', ')} (see their logs)`);
+    return 1;
+  }
+  return 0;
+}
+
+/** Waits for every process to be ready, prints the guide, then a progress line now and then. */
+function report(loads: ReturnType<typeof shopLoads>): AbortController {
+  const abort = new AbortController();
+  const started = Date.now();
+  let guided = false;
+  let busy = false;
+  const tick = async () => {
+    if (busy || abort.signal.aborted) return;
+    busy = true;
+    try {
+      if (!guided) {
+        // A process that has exited is reported already; the others are not kept waiting for it.
+        const gone = new Set(group?.services.filter((s) => !s.running).map((s) => s.name));
+        const waiting = await notReady(processes.filter((e) => !gone.has(e.name)), token);
+        if (waiting.length === 0 || Date.now() - started > READY_DEADLINE_MS) {
+          guided = true;
+          if (waiting.length > 0) print(`not ready after ${READY_DEADLINE_MS / 1000} s: ${waiting.join(', ')} (see their logs)`);
+          else print(`everything runs (${Math.round((Date.now() - started) / 1000)} s)`);
+          if (!abort.signal.aborted) process.stdout.write(guide(config, sources));
+          schedule(PROGRESS_MS);
+          return;
+        }
+        schedule(2_000);
+        return;
+      }
+      const progress = await pipelineProgress(processes, token);
+      if (!abort.signal.aborted) print(`written ${loadSummary(loads)} · ${progress}`);
+      schedule(PROGRESS_MS);
+    } finally {
+      busy = false;
+    }
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = (ms: number) => {
+    if (!abort.signal.aborted) timer = setTimeout(() => void tick(), ms);
+  };
+  abort.signal.addEventListener('abort', () => clearTimeout(timer));
+  schedule(2_000);
+  return abort;
+}
+
+/** The processes' ports that something already listens on. */
+async function busyPorts(all: readonly Endpoint[]): Promise<string[]> {
+  const busy = await Promise.all(
+    all.map(async (e) => {
+      const { hostname, port } = new URL(e.url);
+      const free = await new Promise<boolean>((resolve) => {
+        const server = createServer();
+        server.once('error', () => resolve(false));
+        server.listen(Number(port), hostname.replace(/^\[|\]$/g, ''), () => server.close(() => resolve(true)));
+      });
+      return free ? null : `port ${port} (${e.name})`;
+    }),
+  );
+  return busy.filter((entry): entry is string => entry !== null);
+}
