@@ -9,7 +9,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['connectors/**/*.test.ts', 'schemas/**/*.test.ts', 'services/**/*.test.ts', 'bench/**/*.test.ts'],
+          include: ['connectors/**/*.test.ts', 'schemas/**/*.test.ts', 'services/**/*.test.ts', 'bench/**/*.test.ts', 'test/deploy/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', 'node_modules/**'],
         },
       },

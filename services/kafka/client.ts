@@ -19,10 +19,17 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 
 // kafkajs logs through pino at one level lower than it asks for: its INFO lines (group joins, producer
 // starts) are routine, and its ERROR lines repeat what the caller receives as an exception and logs itself.
+/**
+ * kafkajs warnings that do not apply to how Tributary uses it, logged at debug. Bounded retries on the transactional
+ * producer: a send that runs out of them fails the whole Kafka transaction, which is aborted and published again
+ * (TransactionalProducer), so no message is ever written twice or out of its transaction.
+ */
+const NOT_FOR_US = new Set(['Limiting retries for the idempotent producer may invalidate EoS guarantees']);
+
 const kafkaLog = () => (entry: LogEntry) => {
   const level = LEVELS[entry.level] ?? 'info';
-  const demoted = level === 'error' ? 'warn' : level === 'info' ? 'debug' : level;
   const { message, ...rest } = entry.log;
+  const demoted = NOT_FOR_US.has(message) ? 'debug' : level === 'error' ? 'warn' : level === 'info' ? 'debug' : level;
   log[demoted]({ component: 'kafka', namespace: entry.namespace, ...rest }, message);
 };
 

@@ -19,11 +19,17 @@ export interface ThreadError {
 
 export type ProducerReply = { id: number; ok: true; buffers?: BatchBuffers } | { id: number; ok: false; error: ThreadError };
 
-// The thread's code is TypeScript like the rest, and a worker does not inherit the main thread's tsx loader
-// (bin/tributary.js registers it there): the thread registers tsx itself before loading its module. tsx's require
-// hook, not its ESM loader: that one would start a loader thread (and a V8 heap) of its own for this thread.
-const require = createRequire(import.meta.url);
-const BOOT = `require(${JSON.stringify(require.resolve('tsx/cjs/api'))}).register(); require(${JSON.stringify(fileURLToPath(new URL('./producer-thread.ts', import.meta.url)))});`;
+// From the sources, the thread's code is TypeScript like the rest, and a worker does not inherit the main thread's
+// tsx loader (bin/tributary.js registers it there): the thread registers tsx itself before loading its module, with
+// tsx's require hook, not its ESM loader (that one would start a loader thread, and a V8 heap, of its own). The built
+// bundle (npm run build) has the thread as dist/producer-thread.js beside this code, and loads it as it is.
+const BUILT = import.meta.url.endsWith('.js');
+const THREAD: { code: string | URL; eval: boolean } = BUILT ? { code: new URL('./producer-thread.js', import.meta.url), eval: false } : { code: tsxBoot(), eval: true };
+
+function tsxBoot(): string {
+  const require = createRequire(import.meta.url);
+  return `require(${JSON.stringify(require.resolve('tsx/cjs/api'))}).register(); require(${JSON.stringify(fileURLToPath(new URL('./producer-thread.ts', import.meta.url)))});`;
+}
 
 const SPARES = 4;
 const SPARE_BYTES = 4 * 1024 * 1024;
@@ -46,8 +52,8 @@ export class ThreadedProducer {
   private closing: Promise<void> | null = null;
 
   private constructor(connection: KafkaConnection, readonly transactionalId: string) {
-    this.worker = new Worker(BOOT, {
-      eval: true,
+    this.worker = new Worker(THREAD.code, {
+      eval: THREAD.eval,
       workerData: { connection, transactionalId },
       // What the thread allocates per message dies young and is little (the batch arrives as one buffer): a young
       // generation a quarter of V8's default does, and keeps the process's memory down.
