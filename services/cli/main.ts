@@ -27,6 +27,14 @@ config
     process.stdout.write(`${checkConfig(options.config)}\n`);
   });
 
+config
+  .command('reference')
+  .description('print the configuration reference (Markdown), generated from the schema the file is checked with')
+  .action(async () => {
+    const { configReferenceMarkdown } = await import('#config/reference.ts');
+    process.stdout.write(configReferenceMarkdown());
+  });
+
 program
   .command('tail')
   .description('print the messages of a topic as JSON lines (key, value, partition, offset), decoded through the registry')
