@@ -7,11 +7,12 @@
 // 4. Baseline: a bare kafkajs transactional producer sends as many pre-encoded messages, of the capture's average
 //    key and value size, with the capture's send size and commit period: the ceiling of a kafkajs-based capture.
 // Prints rows/s of all three, capture's ratio to each baseline, and capture's peak RSS.
-// Run: npx tsx bench/capture-mysql.ts [rows] [--one-transaction]
+// Run: npx tsx bench/capture-mysql.ts [rows] [--one-transaction] [--tsx]
+// The capture runs from the bundle of `npm run build`, as deployed; `--tsx` runs it from the sources (capture-baselines.ts).
 import mysql from 'mysql2/promise';
 import ZongJi from '@vlasky/zongji';
 import '#test/support/stack-env.ts';
-import { peakRssMb, producerBaseline } from './capture-baselines.ts';
+import { peakRssMb, producerBaseline, useDeployedBuild } from './capture-baselines.ts';
 import { createKafka } from '#kafka/client.ts';
 import { TransactionalProducer } from '#kafka/producer.ts';
 import { captureTopics, ensureCaptureTopics, offsetMessage } from '#capture/bookkeeping.ts';
@@ -22,10 +23,11 @@ import { connectMySql, mysqlConnection, scratchDatabase } from '#test/support/my
 import { stackEnv } from '#test/support/stack-env.ts';
 import { uniqueName } from '#test/support/wait.ts';
 
-const ROWS = Number(process.argv[2] ?? 1_000_000);
+const ROWS = Number(process.argv.slice(2).find((arg) => !arg.startsWith('--')) ?? 1_000_000);
 const BATCH = 5_000;
 // `--one-transaction`: load every row in a single source transaction, to show memory stays bounded inside it.
 const ONE_TRANSACTION = process.argv.includes('--one-transaction');
+useDeployedBuild();
 
 async function coordinates(connection: mysql.Connection): Promise<BinlogCoordinates> {
   const [rows] = await connection.query('SHOW MASTER STATUS');

@@ -12,12 +12,13 @@
 // 5. Baseline: a bare kafkajs transactional producer sends as many pre-encoded messages of the capture's average
 //    size, with the capture's send size and commit period: the ceiling of a kafkajs-based capture.
 // Prints rows/s of each, capture's ratio to the bare reader and to the producer, and capture's peak RSS.
-// Run: npx tsx bench/capture-postgres.ts [rows] [--one-transaction]
+// Run: npx tsx bench/capture-postgres.ts [rows] [--one-transaction] [--tsx]
+// The capture runs from the bundle of `npm run build`, as deployed; `--tsx` runs it from the sources (capture-baselines.ts).
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Consumer, Kafka } from 'kafkajs';
 import type pg from 'pg';
 import '#test/support/stack-env.ts';
-import { peakRssMb, producerBaseline } from './capture-baselines.ts';
+import { peakRssMb, producerBaseline, useDeployedBuild } from './capture-baselines.ts';
 import { createKafka } from '#kafka/client.ts';
 import { captureTopics, ensureCaptureTopics } from '#capture/bookkeeping.ts';
 import { formatLsn, parseLsn } from '#postgres/lsn.ts';
@@ -30,9 +31,10 @@ import { connectPostgres, postgresConnection, scratchPostgresDatabase } from '#t
 import { stackEnv } from '#test/support/stack-env.ts';
 import { uniqueName } from '#test/support/wait.ts';
 
-const ROWS = Number(process.argv[2] ?? 1_000_000);
+const ROWS = Number(process.argv.slice(2).find((arg) => !arg.startsWith('--')) ?? 1_000_000);
 // Rows per source transaction: ten transactions for a million rows. `--one-transaction` loads them in one.
 const ONE_TRANSACTION = process.argv.includes('--one-transaction');
+useDeployedBuild();
 const PER_TRANSACTION = ONE_TRANSACTION ? ROWS : Math.min(ROWS, 100_000);
 const SOURCE = 'bench';
 const TABLE = 'customers';

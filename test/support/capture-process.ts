@@ -7,7 +7,9 @@ import { postgresConnection } from './postgres.ts';
 import { stackEnv } from './stack-env.ts';
 import { uniqueName } from './wait.ts';
 
-const bin = new URL('../../bin/tributary.js', import.meta.url).pathname;
+// TRIBUTARY_BIN runs another build of the command, such as the bundle `npm run build` makes (dist/tributary.js),
+// read at each start so that a benchmark can choose it.
+const tributaryBin = () => process.env.TRIBUTARY_BIN ?? new URL('../../bin/tributary.js', import.meta.url).pathname;
 
 /** Writes a tributary.yaml for one test's source and returns its path. */
 export function captureConfig(options: {
@@ -74,7 +76,7 @@ export function startSink(config: string, sink: string, env: Record<string, stri
 export function startTributary(args: string[], config: string, logLevel?: string, env: Record<string, string> = {}): CaptureProcess {
   // TRIBUTARY_NODE_ARGS passes flags such as --cpu-prof to the process, for profiling benchmarks.
   const nodeArgs = process.env.TRIBUTARY_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, bin, ...args, '--config', config], {
+  const child = spawn(process.execPath, [...nodeArgs, tributaryBin(), ...args, '--config', config], {
     env: { ...process.env, ...env, TRIBUTARY_LOG_LEVEL: logLevel ?? process.env.TRIBUTARY_LOG_LEVEL ?? 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
