@@ -83,27 +83,28 @@ export class LakeSink implements LogSink {
   }
 
   async release(partition: LogPartition): Promise<void> {
-    const key = partitionKey(partition);
-    const log = this.logs.get(key);
-    this.logs.delete(key);
     try {
-      log?.release();
+      this.drop(partitionKey(partition));
     } catch (error) {
       throw fsError(`dropping the open file of ${partition.topic}/${partition.partition}`, error);
     }
   }
 
   async close(): Promise<void> {
-    const keys = [...this.logs.keys()];
-    for (const key of keys) {
-      const log = this.logs.get(key);
-      this.logs.delete(key);
+    for (const key of [...this.logs.keys()]) {
       try {
-        log?.release();
+        this.drop(key);
       } catch {
         // Closing goes on: a temporary file left behind is deleted when the partition is next opened.
       }
     }
+  }
+
+  /** Forgets a partition and deletes its open file. */
+  private drop(key: string): void {
+    const log = this.logs.get(key);
+    this.logs.delete(key);
+    log?.release();
   }
 
   private log(partition: LogPartition): PartitionLog {
@@ -116,11 +117,8 @@ export class LakeSink implements LogSink {
     try {
       return work();
     } catch (error) {
-      const key = partitionKey(partition);
-      const log = this.logs.get(key);
-      this.logs.delete(key);
       try {
-        log?.release();
+        this.drop(partitionKey(partition));
       } catch {
         // The failure that brought us here is the one to report.
       }

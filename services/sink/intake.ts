@@ -23,6 +23,8 @@ export class MessageIntake {
   private readonly deadLetters: DeadLetters;
   /** Messages set aside in a row: past a hundred, the target itself is at fault, not the messages. */
   private poisonedInARow = 0;
+  /** Topics whose table the target cannot take safely: nothing more of them is written or committed this run. */
+  private readonly paused = new Set<string>();
 
   constructor(
     kafka: Kafka,
@@ -80,6 +82,24 @@ export class MessageIntake {
     await retry(`writing the dead letter for ${where}`, () => this.deadLetters.send(batch, message, failure), { log: this.log, maxDelayMs: 5_000, onFailure: this.onFailure });
     this.status?.deadLettered(batch.topic);
     this.log.warn({ at: where, code: failure.code, err: failure.message, deadLetterTopic: this.deadLetters.topic }, 'message sent to the dead-letter topic');
+  }
+
+  isPaused(topic: string): boolean {
+    return this.paused.has(topic);
+  }
+
+  /**
+   * A table the target cannot take safely (SINK_SCHEMA_INCOMPATIBLE): its topic is paused, so nothing of it is
+   * written or committed past the last commit while the other topics go on. Returns whether `error` was that.
+   */
+  pauseIfIncompatible(batch: PartitionBatch, error: unknown, fix: string): boolean {
+    // retry() rethrows with the action prepended and the code and retriability kept.
+    if (!(error instanceof TributaryError) || error.code !== 'SINK_SCHEMA_INCOMPATIBLE') return false;
+    this.log.error({ topic: batch.topic, err: error.message }, `table paused: ${fix}`);
+    this.paused.add(batch.topic);
+    this.status?.pausedTopic(batch.topic);
+    batch.pauseTopic();
+    return true;
   }
 
   async close(): Promise<void> {

@@ -38,7 +38,6 @@ interface Lane {
  */
 export class LogSinkRunner {
   private readonly intake: MessageIntake;
-  private readonly paused = new Set<string>();
   private readonly lanes = new Map<string, Lane>();
   private readonly onFailure = (error: TributaryError, retrying: boolean) => this.status?.failed(error, retrying);
 
@@ -79,7 +78,7 @@ export class LogSinkRunner {
    * row groups.
    */
   private async handle(batch: PartitionBatch, signal: AbortSignal): Promise<void> {
-    if (this.paused.has(batch.topic) || batch.messages.length === 0) return;
+    if (this.intake.isPaused(batch.topic) || batch.messages.length === 0) return;
     const beat = setInterval(() => void batch.heartbeat().catch(() => undefined), 3_000);
     try {
       let lane = this.lanes.get(laneKey(batch));
@@ -94,7 +93,7 @@ export class LogSinkRunner {
       if (!lane || lane.released) lane = this.openLane(batch);
       lane.batch = batch;
       for (let start = 0; start < batch.messages.length; start += this.settings.maxRows) {
-        if (signal.aborted || batch.isStale() || this.paused.has(batch.topic)) return;
+        if (signal.aborted || batch.isStale() || this.intake.isPaused(batch.topic)) return;
         const chunk = batch.messages.slice(start, start + this.settings.maxRows);
         // A tombstone follows its delete, which is the row: it has nothing to add to a log.
         const pending = await this.intake.decodeChunk(
@@ -132,7 +131,7 @@ export class LogSinkRunner {
 
   private async append(lane: Lane, batch: PartitionBatch, pending: DecodedChange[], last: ConsumedMessage): Promise<void> {
     if (lane.released) return;
-    if (batch.isStale() || this.paused.has(batch.topic)) return this.release(lane);
+    if (batch.isStale() || this.intake.isPaused(batch.topic)) return this.release(lane);
     const messages = new Map<LogRecord, ConsumedMessage>();
     const records = pending.map((decoded) => {
       const record = logRecord(decoded);
@@ -143,14 +142,7 @@ export class LogSinkRunner {
     try {
       result = await this.sink.append(lane.partition, records, last.offset);
     } catch (error) {
-      if (error instanceof TributaryError && error.code === 'SINK_SCHEMA_INCOMPATIBLE') {
-        // Nothing of this table is committed past the last file; other topics go on.
-        this.log.error({ topic: batch.topic, err: error.message }, 'table paused: its rows cannot be written to the lake; fix the table or exclude it and restart the sink');
-        this.paused.add(batch.topic);
-        this.status?.pausedTopic(batch.topic);
-        batch.pauseTopic();
-        return this.release(lane);
-      }
+      if (this.intake.pauseIfIncompatible(batch, error, 'its rows cannot be written to the lake; fix the table or exclude it and restart the sink')) return this.release(lane);
       throw error;
     }
     for (const { record, error } of result.refused) {
@@ -188,7 +180,7 @@ export class LogSinkRunner {
       lanes.map((lane) =>
         lane.work.then(async () => {
           if (lane.released) return;
-          if (lane.batch.isStale() || this.paused.has(lane.partition.topic)) return this.release(lane);
+          if (lane.batch.isStale() || this.intake.isPaused(lane.partition.topic)) return this.release(lane);
           this.flushed(lane, await this.sink.flush(lane.partition, true));
           await this.commit(lane);
         }),

@@ -38,7 +38,6 @@ class BatchAbandoned extends Error {}
  */
 export class SinkRunner {
   private readonly intake: MessageIntake;
-  private readonly paused = new Set<string>();
   /** Per partition, the apply and commit of its last queued chunk; a failed one fails whatever waits on it. */
   private readonly lanes = new Map<string, Promise<void>>();
   /** The last prepare queued (see prepare()). */
@@ -75,7 +74,7 @@ export class SinkRunner {
    * returns once its last chunk is queued, so kafkajs fetches the next batch while the target works on it.
    */
   private async handle(batch: PartitionBatch, signal: AbortSignal): Promise<void> {
-    if (this.paused.has(batch.topic)) return;
+    if (this.intake.isPaused(batch.topic)) return;
     const laneKey = `${batch.topic}/${batch.partition}`;
     // kafkajs only heartbeats between fetches or when asked: a long outage of the target must not cost the group
     // membership (a rebalance would hand the partition to another instance for no reason).
@@ -83,7 +82,7 @@ export class SinkRunner {
     try {
       for (let start = 0; start < batch.messages.length; start += this.settings.maxRows) {
         // SIGTERM: the chunks queued finish and are committed; the rest is left for the next run.
-        if (signal.aborted || batch.isStale() || this.paused.has(batch.topic)) return;
+        if (signal.aborted || batch.isStale() || this.intake.isPaused(batch.topic)) return;
         const chunk = batch.messages.slice(start, start + this.settings.maxRows);
         const pending = await this.intake.decodeChunk(batch, chunk, signal);
         // One chunk applying while this one was decoded: wait for it before queuing the next (memory stays bounded).
@@ -109,7 +108,7 @@ export class SinkRunner {
   private async applyAndCommit(batch: PartitionBatch, pending: DecodedChange[], lastMessage: ConsumedMessage, signal: AbortSignal): Promise<void> {
     const next = (BigInt(lastMessage.offset) + 1n).toString();
     try {
-      if (this.paused.has(batch.topic) || batch.isStale()) return;
+      if (this.intake.isPaused(batch.topic) || batch.isStale()) return;
       await this.apply(batch, pending, signal);
     } catch (error) {
       if (error instanceof BatchAbandoned) return;
@@ -172,15 +171,7 @@ export class SinkRunner {
         { signal, log: this.log, maxDelayMs: 5_000, onFailure: this.onFailure },
       );
     } catch (error) {
-      // retry() rethrows with the action prepended and the code and retriability kept.
-      if (error instanceof TributaryError && error.code === 'SINK_SCHEMA_INCOMPATIBLE') {
-        // Nothing of this table is applied past the last commit; other topics go on.
-        this.log.error({ topic: batch.topic, err: error.message }, 'table paused: its new schema cannot be applied safely; fix the target table and restart the sink');
-        this.paused.add(batch.topic);
-        this.status?.pausedTopic(batch.topic);
-        batch.pauseTopic();
-        throw new BatchAbandoned();
-      }
+      if (this.intake.pauseIfIncompatible(batch, error, 'its new schema cannot be applied safely; fix the target table and restart the sink')) throw new BatchAbandoned();
       if (!isPoison(error) || signal.aborted) throw error;
       if (pending.length === 1) {
         await this.intake.poison(batch, first.message, error);
