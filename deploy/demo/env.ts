@@ -1,25 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { MysqlSourceConfig, PostgresSourceConfig, TributaryConfig } from '#config/schema.ts';
+import { loadEnvFile } from '#config/env-file.ts';
 import { configuredByName, loadConfig } from '#config/load.ts';
 
 /** The repository root: the demo runs its processes from there, so tributary.yaml's relative paths hold. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CONFIG_PATH = process.env.TRIBUTARY_CONFIG ?? `${ROOT}tributary.yaml`;
 export const LOG_DIR = `${ROOT}.stack/logs`;
-
-/**
- * The local stack's addresses from .stack/env (written by `make stack-up`) into this process's environment, for
- * tributary.yaml's `${VAR}`s here and in every child. Variables already set win, as in the tests.
- */
-export function loadStackEnv(): void {
-  const file = `${ROOT}.stack/env`;
-  if (!existsSync(file)) return;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-    if (match && process.env[match[1] as string] === undefined) process.env[match[1] as string] = match[2];
-  }
-}
 
 /** The demo's two sources, as tributary.yaml declares them: the load generator writes where the captures read. */
 export interface DemoSources {
@@ -34,7 +21,8 @@ export const MARIADB_SHOP = 'shop';
 export const POSTGRES_SHOP = 'shop_pg';
 
 export function demoConfig(): TributaryConfig {
-  loadStackEnv();
+  // The local stack's addresses, for tributary.yaml's `${VAR}`s here and in every child (they inherit them).
+  loadEnvFile(`${ROOT}.stack/env`);
   return loadConfig(CONFIG_PATH);
 }
 

@@ -1,5 +1,6 @@
+import { processUrl, readProcess } from '#admin/process-client.ts';
 import type { CaptureStatusReport } from '#capture/status.ts';
-import type { TributaryConfig } from '#config/schema.ts';
+import type { HttpConfig, TributaryConfig } from '#config/schema.ts';
 import type { SinkStatusReport } from '#sink/status.ts';
 
 // The demo's one-line progress: what the load wrote, what the captures published and what each kind of target
@@ -15,22 +16,17 @@ export interface Endpoint {
   url: string;
 }
 
-/** Every process of the config with an `http` endpoint, and the admin service. */
+/** Every process of the config with an `http` endpoint it can be asked at, and the admin service. */
 export function endpoints(config: TributaryConfig): Endpoint[] {
-  const url = (http: { host: string; port: number }) => `http://${http.host.includes(':') ? `[${http.host}]` : http.host}:${http.port}`;
+  const at = (name: string, kind: Endpoint['kind'], type: string, http: HttpConfig | undefined): Endpoint[] => {
+    const where = processUrl(http);
+    return 'url' in where ? [{ name, kind, type, url: where.url }] : [];
+  };
   return [
-    ...config.sources.flatMap((s) => (s.http ? [{ name: s.name, kind: 'source' as const, type: s.type, url: url(s.http) }] : [])),
-    ...config.sinks.flatMap((s) => (s.http ? [{ name: s.name, kind: 'sink' as const, type: s.type, url: url(s.http) }] : [])),
-    { name: 'admin', kind: 'admin', type: 'admin', url: url(config.admin) },
+    ...config.sources.flatMap((s) => at(s.name, 'source', s.type, s.http)),
+    ...config.sinks.flatMap((s) => at(s.name, 'sink', s.type, s.http)),
+    ...at('admin', 'admin', 'admin', { host: config.admin.host, port: config.admin.port }),
   ];
-}
-
-async function getJson(url: string, token: string | undefined): Promise<{ status: number; body: unknown }> {
-  const response = await fetch(url, {
-    signal: AbortSignal.timeout(STATUS_TIMEOUT_MS),
-    ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}),
-  });
-  return { status: response.status, body: await response.json().catch(() => null) };
 }
 
 /** The processes that are not ready yet (captures snapshotting or streaming, sinks consuming, the admin answering). */
@@ -38,7 +34,7 @@ export async function notReady(all: readonly Endpoint[], token: string | undefin
   const answers = await Promise.all(
     all.map(async (e) => {
       const path = e.kind === 'admin' ? '/health' : '/ready';
-      const ok = await getJson(`${e.url}${path}`, token).then((r) => r.status === 200, () => false);
+      const ok = await readProcess(e.url, path, token, STATUS_TIMEOUT_MS).then(() => true, () => false);
       return ok ? null : e.name;
     }),
   );
@@ -55,7 +51,7 @@ export async function pipelineProgress(all: readonly Endpoint[], token: string |
     all
       .filter((e) => e.kind !== 'admin')
       .map(async (e) => {
-        const report = await getJson(`${e.url}/status`, token).then((r) => r.body as CaptureStatusReport | SinkStatusReport | null, () => null);
+        const report = await readProcess(e.url, '/status', token, STATUS_TIMEOUT_MS).then((body) => body as CaptureStatusReport | SinkStatusReport, () => null);
         if (report === null) {
           trouble.push(`${e.name}: not answering`);
           return;

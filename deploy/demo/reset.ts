@@ -7,6 +7,7 @@ import { clickHouseClient } from '#connectors/clickhouse/client.ts';
 import { withAdmin } from '#kafka/admin.ts';
 import { createKafka } from '#kafka/client.ts';
 import { mySqlOptions } from '#mysql/connection.ts';
+import { pgOptions } from '#postgres/connection.ts';
 import { publicationNameOf, slotNameOf } from '#postgres/names.ts';
 import { MARIADB_SHOP, POSTGRES_SHOP, type DemoSources } from './env.ts';
 
@@ -25,8 +26,7 @@ export async function resetDemo(config: TributaryConfig, sources: DemoSources, p
     await maria.end();
   }
 
-  const c = sources.postgres.connection;
-  const postgres = new pg.Client({ host: c.host, port: c.port, user: c.user, database: c.database, ...(c.password === undefined ? {} : { password: c.password }) });
+  const postgres = new pg.Client(pgOptions(sources.postgres.connection, { applicationName: 'tributary-demo-reset' }));
   postgres.on('error', () => undefined);
   await postgres.connect();
   try {

@@ -4,6 +4,7 @@ import pg from 'pg';
 import type { TributaryConfig } from '#config/schema.ts';
 import { clickHouseClient } from '#connectors/clickhouse/client.ts';
 import { mySqlOptions } from '#mysql/connection.ts';
+import { pgOptions } from '#postgres/connection.ts';
 import { MARIADB_SHOP, POSTGRES_SHOP, ROOT, type DemoSources } from './env.ts';
 
 // The demo's databases, created if absent: a second `make dev` finds them, leaves them as they are, and the
@@ -24,7 +25,7 @@ export async function prepareShops(sources: DemoSources): Promise<string[]> {
   } finally {
     await maria.end();
   }
-  const postgres = new pg.Client({ ...pgConnection(sources), application_name: 'tributary-demo-setup' });
+  const postgres = new pg.Client(pgOptions(sources.postgres.connection, { applicationName: 'tributary-demo-setup' }));
   postgres.on('error', () => undefined);
   await postgres.connect();
   try {
@@ -43,11 +44,6 @@ export async function prepareShops(sources: DemoSources): Promise<string[]> {
 function hasAll(rows: { name: string }[]): boolean {
   const names = new Set(rows.map((row) => row.name));
   return SHOP_TABLES.every((table) => names.has(table));
-}
-
-function pgConnection({ postgres }: DemoSources): pg.ClientConfig {
-  const c = postgres.connection;
-  return { host: c.host, port: c.port, user: c.user, database: c.database, ...(c.password === undefined ? {} : { password: c.password }) };
 }
 
 /**

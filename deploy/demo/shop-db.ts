@@ -2,6 +2,7 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import type { ResolvedConnection, PostgresConnection } from '#config/schema.ts';
 import { mySqlOptions } from '#mysql/connection.ts';
+import { pgOptions } from '#postgres/connection.ts';
 import { MARIADB_SHOP, POSTGRES_SHOP } from './env.ts';
 
 /**
@@ -54,15 +55,7 @@ export async function connectMariaDbShop(connection: ResolvedConnection): Promis
 }
 
 export async function connectPostgresShop(connection: PostgresConnection): Promise<ShopDb> {
-  const client = new pg.Client({
-    host: connection.host,
-    port: connection.port,
-    user: connection.user,
-    ...(connection.password === undefined ? {} : { password: connection.password }),
-    database: connection.database,
-    application_name: 'tributary-demo-load',
-    connectionTimeoutMillis: 10_000,
-  });
+  const client = new pg.Client(pgOptions(connection, { applicationName: 'tributary-demo-load' }));
   // A dropped connection surfaces as the failed query's error; the client's own 'error' event would crash us.
   client.on('error', () => undefined);
   await client.connect();

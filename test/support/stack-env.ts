@@ -1,16 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { loadEnvFile } from '#config/env-file.ts';
 
 // Integration tests talk to the local stack; its addresses come from .stack/env, written by `make stack-up`.
 // Variables already set in the environment win, so a suite can be pointed at other servers.
 const file = fileURLToPath(new URL('../../.stack/env', import.meta.url));
-const lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n') : [];
-if (lines.length === 0 && !process.env.KAFKA_BROKERS) {
+if (!loadEnvFile(file) && !process.env.KAFKA_BROKERS) {
   throw new Error(`the local stack is not running (${file} is missing): run \`make stack-up\` first`);
-}
-for (const line of lines) {
-  const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-  if (match && process.env[match[1] as string] === undefined) process.env[match[1] as string] = match[2];
 }
 
 export function stackEnv(name: 'KAFKA_BROKERS' | 'SCHEMA_REGISTRY_URL' | 'MYSQL_URL' | 'POSTGRES_URL' | 'CLICKHOUSE_URL'): string {
