@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
+import { substituteString } from '#config/substitute.ts';
 
 /** Reading the deployment files the tests check, relative to the repository root. */
 
@@ -29,9 +30,13 @@ export function readYamlDocuments(relative: string): Record<string, unknown>[] {
   return list.map((document) => document.toJS() as Record<string, unknown> | null).filter((d): d is Record<string, unknown> => d !== null);
 }
 
-/** Compose's `${VAR:-default}` with no variable set: the demo's defaults, as `docker compose up` would use them. */
+/**
+ * Compose's `${VAR:-default}` with no variable set: the demo's defaults, as `docker compose up` would use them. The
+ * config's own substitution has the same syntax; an unset variable without a default is empty, as in Compose (its
+ * problem report is not wanted here).
+ */
 export function composeDefaults(value: string): string {
-  return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}/g, (_whole, _name: string, fallback?: string) => fallback ?? '');
+  return substituteString(value, {}, 'docker-compose.yml', []);
 }
 
 export interface ComposeService {
