@@ -2,6 +2,7 @@ import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import type avro from 'avsc';
 import { TributaryError } from '#core/errors.ts';
 import { avroOptions, explainInvalid } from '#schemas/avro-types.ts';
+import { compileWriter, type AvroWriter } from '#schemas/avro-writer.ts';
 
 export interface RegistryConnection {
   url: string;
@@ -93,6 +94,16 @@ export class AvroSerde {
 
   /** avsc types of the ids this process registered or read, for the synchronous hot path. */
   private readonly types = new Map<number, avro.Type>();
+  /** Writers compiled from those types at their first encoding (schemas/avro-writer.ts). */
+  private readonly writers = new Map<number, AvroWriter>();
+
+  private compile(schemaId: number): AvroWriter | undefined {
+    const type = this.types.get(schemaId);
+    if (!type) return undefined;
+    const writer = compileWriter(type);
+    this.writers.set(schemaId, writer);
+    return writer;
+  }
 
   /**
    * Encodes synchronously when the schema is known to this process (after `schemaId` or a decode), straight into
@@ -116,14 +127,15 @@ export class AvroSerde {
    * minus the bytes missing when `target` is too small; `undefined` when the schema is not known to this process.
    */
   encodeKnownInto(schemaId: number, value: unknown, target: Buffer, offset: number): number | undefined {
-    const type = this.types.get(schemaId);
-    if (!type) return undefined;
+    const writer = this.writers.get(schemaId) ?? this.compile(schemaId);
+    if (!writer) return undefined;
     if (target.length < offset + 5) return target.length - offset - 5 - 256;
     target[offset] = 0;
     target.writeUInt32BE(schemaId, offset + 1);
     try {
-      return type.encode(value, target, offset + 5);
+      return writer(value, target, offset + 5);
     } catch (error) {
+      const type = this.types.get(schemaId) as avro.Type;
       throw new TributaryError('VALUE_INVALID', `encoding with schema id ${schemaId}: ${explainInvalid(type, value)}`, { cause: error });
     }
   }
