@@ -4,6 +4,9 @@ import { bytesToBigint, fromUnscaled, unscaledBytes } from '#core/decimal.ts';
 // avsc reads Avro longs as JS numbers by default, which silently loses precision above 2^53. Every long here
 // is a bigint instead (encoding also takes safe-integer numbers), and decimals are exact strings.
 
+const MIN_LONG = -(2n ** 63n);
+const MAX_LONG = 2n ** 63n - 1n;
+
 const LONG_AS_BIGINT = avro.types.LongType.__with({
   fromBuffer: (buf: Buffer) => buf.readBigInt64LE(),
   toBuffer: (n: bigint | number) => {
@@ -14,7 +17,7 @@ const LONG_AS_BIGINT = avro.types.LongType.__with({
   fromJSON: (json: unknown) => BigInt(json as string),
   toJSON: (n: bigint) => (Number.isSafeInteger(Number(n)) ? Number(n) : n.toString()),
   isValid: (n: unknown) =>
-    (typeof n === 'bigint' && n >= -(2n ** 63n) && n < 2n ** 63n) || (typeof n === 'number' && Number.isSafeInteger(n)),
+    (typeof n === 'bigint' && n >= MIN_LONG && n <= MAX_LONG) || (typeof n === 'number' && Number.isSafeInteger(n)),
   compare: (a: bigint, b: bigint) => (a === b ? 0 : a < b ? -1 : 1),
 });
 
@@ -26,17 +29,15 @@ interface Tap {
   pos: number;
   writeLong(n: number): void;
 }
-const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-
-const MIN_LONG = -(2n ** 63n);
-const MAX_LONG = 2n ** 63n - 1n;
-
 function writeLong(tap: Tap, value: bigint | number): void {
   if (typeof value === 'number') {
     if (!Number.isSafeInteger(value)) throw new TypeError(`${value} is not an exact integer for an Avro long`);
     return tap.writeLong(value);
   }
-  if (value >= -SAFE && value <= SAFE) return tap.writeLong(Number(value));
+  // A bigint converts to a safe integer exactly when it is one: from 2^53 up, the conversion rounds to a number
+  // that is not safe. One conversion instead of two bigint comparisons, for every long of every event.
+  const number = Number(value);
+  if (Number.isSafeInteger(number)) return tap.writeLong(number);
   if (value < MIN_LONG || value > MAX_LONG) throw new TypeError('value is outside the 64-bit range of an Avro long');
   let zigzag = BigInt.asUintN(64, (value << 1n) ^ (value >> 63n));
   const buf = tap.buf;
