@@ -22,6 +22,12 @@ const PATCHES = [
     original: '993a3db997827088f5acb08cacf3c67a99ec2886303ff465d244329b8a1c7f99',
     replacement: 'deploy/patches/kafkajs/produceRequestV3.js',
   },
+  {
+    // kafkajs 2.2.4 checksums each record batch one byte at a time; the replacement reads eight at a time.
+    target: 'node_modules/kafkajs/src/protocol/recordBatch/crc32C/crc32C.js',
+    original: '1c09c7a44e7a207f2dabb920e6bf9f6b1b3fd9cc023e959a9e91ba83e5b6f61a',
+    replacement: 'deploy/patches/kafkajs/crc32C.js',
+  },
 ]
 
 const sha256 = (text) => createHash('sha256').update(text).digest('hex')

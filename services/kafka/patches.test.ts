@@ -24,6 +24,29 @@ describe('kafkajs patches', () => {
     expect(group({ topic: 't', partitionMetadata: [], messages, partitioner: () => 0 })).toEqual({});
   });
 
+  it('the installed CRC-32C is the eight-bytes-at-a-time one, and gives the checksum bit by bit arithmetic gives', () => {
+    const path = require.resolve('kafkajs/src/protocol/recordBatch/crc32C/crc32C.js');
+    expect(readFileSync(path, 'utf8')).toBe(readFileSync(new URL('../../deploy/patches/kafkajs/crc32C.js', import.meta.url), 'utf8'));
+    const crc32C = require(path) as (buffer: Buffer) => number;
+    const reference = (buffer: Buffer) => {
+      let crc = 0xffffffff;
+      for (const byte of buffer) {
+        crc ^= byte;
+        for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
+      }
+      return (crc ^ 0xffffffff) >>> 0;
+    };
+    expect(crc32C(Buffer.from('123456789'))).toBe(0xe3069283); // the standard check value of CRC-32C
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (const length of [...Array(40).keys(), 255, 256, 1_000, 4_099, 65_537]) {
+      const buffer = Buffer.from(Array.from({ length }, () => Math.floor(random() * 256)));
+      expect(crc32C(buffer), `${length} bytes`).toBe(reference(buffer));
+      // At an odd offset of a larger buffer, as record batches are checksummed (a subarray after the batch header).
+      expect(crc32C(Buffer.concat([Buffer.alloc(3), buffer]).subarray(3)), `${length} bytes at offset 3`).toBe(reference(buffer));
+    }
+  });
+
   it('the installed produce request is the one-buffer encoder', () => {
     const installed = readFileSync(require.resolve('kafkajs/src/protocol/requests/produce/v3/request.js'), 'utf8');
     expect(installed).toBe(readFileSync(new URL('../../deploy/patches/kafkajs/produceRequestV3.js', import.meta.url), 'utf8'));
