@@ -45,4 +45,26 @@ describe('BoundedQueue', () => {
     for await (const item of queue) expect(item).toBe(expected++);
     expect(expected).toBe(n);
   });
+
+  it('hands over what is queued in runs of at most the size asked, in order, then the failure', async () => {
+    const flow: string[] = [];
+    const queue = new BoundedQueue<number>(100, { pause: () => flow.push('pause'), resume: () => flow.push('resume') });
+    const waiting = queue.nextBatch(4);
+    queue.push(0, 20);
+    expect(await waiting).toEqual({ value: [0], done: false });
+    for (let i = 1; i <= 2_000; i++) queue.push(i, 20);
+    expect(flow).toEqual(['pause']);
+    expect((await queue.nextBatch(4)).value).toEqual([1, 2, 3, 4]);
+    const read: number[] = [1, 2, 3, 4];
+    for (let run = await queue.nextBatch(1_500); ; run = await queue.nextBatch(1_500)) {
+      read.push(...(run.value as number[]));
+      if (read.length === 2_000) break;
+    }
+    expect(read).toEqual(Array.from({ length: 2_000 }, (_, i) => i + 1));
+    expect(flow).toEqual(['pause', 'resume']);
+    queue.push(2_001, 1);
+    queue.fail(new Error('lost connection'));
+    expect((await queue.nextBatch(10)).value).toEqual([2_001]);
+    await expect(queue.nextBatch(10)).rejects.toThrow('lost connection');
+  });
 });

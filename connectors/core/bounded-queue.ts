@@ -55,24 +55,53 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
   async next(): Promise<IteratorResult<T>> {
     for (;;) {
       if (this.head < this.items.length) {
-        const { item, bytes } = this.items[this.head] as { item: T; bytes: number };
-        this.items[this.head] = undefined as never;
-        this.head++;
-        // Compact now and then instead of shift(), which is O(n) per item on large queues.
-        if (this.head > 1024 && this.head * 2 > this.items.length) {
-          this.items.splice(0, this.head);
-          this.head = 0;
-        }
-        this.bytes -= bytes;
-        if (this.paused && this.bytes <= this.maxBytes / 2) {
-          this.paused = false;
-          this.flow.resume();
-        }
+        const item = this.shift();
+        this.settle();
         return { value: item, done: false };
       }
       if (this.failure) throw this.failure.error;
       if (this.ended) return { value: undefined, done: true };
       await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  /**
+   * Everything queued, up to `max` items, waiting only when nothing is: a consumer that keeps up awaits once per
+   * run of items instead of once per item, which for a replication stream is once per row.
+   */
+  async nextBatch(max: number): Promise<IteratorResult<T[]>> {
+    for (;;) {
+      if (this.head < this.items.length) {
+        const taken = new Array<T>(Math.min(max, this.items.length - this.head));
+        for (let i = 0; i < taken.length; i++) taken[i] = this.shift();
+        this.settle();
+        return { value: taken, done: false };
+      }
+      if (this.failure) throw this.failure.error;
+      if (this.ended) return { value: undefined, done: true };
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  /** Removes the first queued item (there is one). */
+  private shift(): T {
+    const { item, bytes } = this.items[this.head] as { item: T; bytes: number };
+    this.items[this.head] = undefined as never;
+    this.head++;
+    this.bytes -= bytes;
+    return item;
+  }
+
+  /** After items are taken: compacts now and then, and resumes the source once below half. */
+  private settle(): void {
+    // Compact now and then instead of shift(), which is O(n) per item on large queues.
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items.splice(0, this.head);
+      this.head = 0;
+    }
+    if (this.paused && this.bytes <= this.maxBytes / 2) {
+      this.paused = false;
+      this.flow.resume();
     }
   }
 

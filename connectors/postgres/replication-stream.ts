@@ -27,6 +27,18 @@ export interface WalMessage {
   message: PgOutputMessage;
 }
 
+/** The messages of a started stream, one by one or in runs. */
+export interface WalStream extends AsyncIterable<WalMessage> {
+  /**
+   * The same messages, each run everything received and not yet taken (up to `max`): a consumer that keeps up
+   * awaits once per run instead of once per message. Either way of iterating ends the same way.
+   */
+  runs(max?: number): AsyncIterable<WalMessage[]>;
+}
+
+/** Messages per run: enough that awaiting costs nothing per row, few enough to stay well within the queue's bound. */
+const DEFAULT_RUN = 1_024;
+
 export interface SystemIdentity {
   /** The cluster's system identifier: a 64-bit decimal, kept as text. */
   systemId: string;
@@ -166,11 +178,11 @@ export class ReplicationConnection {
 
   /**
    * START_REPLICATION: resolves once the server is streaming (CopyBoth), or rejects with a classified error
-   * (see classifyReplicationError: a missing or invalidated slot is POSITION_LOST). The returned iterable can
-   * be iterated once; it ends after close() and fails with a classified TributaryError when the connection
+   * (see classifyReplicationError: a missing or invalidated slot is POSITION_LOST). The returned stream can
+   * be iterated once, by message or by runs; it ends after close() and fails with a classified TributaryError when the connection
    * or the server fails. Breaking out of it closes the connection.
    */
-  async start(options: StartReplicationOptions): Promise<AsyncIterable<WalMessage>> {
+  async start(options: StartReplicationOptions): Promise<WalStream> {
     if (this.queue || this.closed) throw new TributaryError('INTERNAL', 'a replication connection streams once; open another one');
     const action = `streaming replication slot "${options.slot}" from ${formatLsn(options.startLsn)}`;
     const version = await this.serverVersion();
@@ -216,14 +228,16 @@ export class ReplicationConnection {
       throw error;
     });
 
+    const iterator = <T>(next: () => Promise<IteratorResult<T>>): AsyncIterator<T> => ({
+      next: () => (this.closed ? Promise.resolve({ value: undefined, done: true as const }) : next()),
+      return: async () => {
+        await this.close();
+        return { value: undefined, done: true as const };
+      },
+    });
     return {
-      [Symbol.asyncIterator]: () => ({
-        next: () => (this.closed ? Promise.resolve({ value: undefined, done: true as const }) : queue.next()),
-        return: async () => {
-          await this.close();
-          return { value: undefined, done: true as const };
-        },
-      }),
+      [Symbol.asyncIterator]: () => iterator(() => queue.next()),
+      runs: (max = DEFAULT_RUN) => ({ [Symbol.asyncIterator]: () => iterator(() => queue.nextBatch(max)) }),
     };
   }
 

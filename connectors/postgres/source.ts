@@ -426,87 +426,90 @@ export class PostgresSource implements Source {
       let skipping = false;
       let transaction: StreamTransaction | null = null;
       let items: SourceItem[] = [];
-      for await (const { walStart, message } of messages) {
-        switch (message.tag) {
-          case 'begin':
-            // Published before a crash: its commit LSN is below the stored offset (the end of the last one published).
-            skipping = message.finalLsn < from;
-            transaction = {
-              xid: String(message.xid),
-              txId: BigInt(message.xid),
-              prefix: lsnPositionPrefix(message.finalLsn),
-              tsMs: message.commitTime,
-              order: 0,
-              perTable: new Map(),
-            };
-            break;
-          case 'relation':
-            await this.relation(client, message);
-            break;
-          case 'insert':
-          case 'update':
-          case 'delete': {
-            if (skipping || !transaction) break;
-            const relation = this.relations.get(message.relationId);
-            if (!relation?.included) break;
-            const event = this.rowEvent(message, relation, transaction, walStart);
-            if (event?.op === 'u' && event.unchanged && message.tag === 'update' && message.keyTuple && !message.oldTuple) {
-              await this.readMovedValues(client, relation, event, message.newTuple);
-            }
-            if (event) {
-              incremental.changed(relation.table, event);
-              items.push({ kind: 'event', table: relation.table, event });
-            }
-            if (items.length >= ITEMS_PER_YIELD) {
-              yield items;
-              items = [];
-            }
-            break;
-          }
-          case 'truncate': {
-            if (skipping || !transaction) break;
-            for (const id of message.relationIds) {
-              const relation = this.relations.get(id);
-              if (!relation?.included) continue;
-              const order = ++transaction.order;
-              const source = this.streamSource(relation, orderPosition(transaction.prefix, order, walStart), transaction, walStart);
-              const event: ChangeEvent = { op: 't', before: null, after: null, source, tsMs: Date.now() };
-              incremental.changed(relation.table, event);
-              items.push({ kind: 'event', table: relation.table, event });
-            }
-            break;
-          }
-          case 'commit':
-            if (transaction) incremental.committed(Number(transaction.txId));
-            if (!skipping && transaction) {
-              resumeLsn = message.endLsn;
-              items.push({ kind: 'commit', offset: offsetHere(resumeLsn), transactionId: transaction.xid });
-              yield items;
-              items = [];
-            }
-            transaction = null;
-            skipping = false;
-            await readIncremental();
-            break;
-          case 'message': {
-            if (message.transactional || transaction) break;
-            // The window mark of an ad-hoc snapshot chunk: what is left of the chunk is published here.
-            const chunk = incremental.reached(message, (table, position) => this.sourceInfo(table, position, Date.now(), 'incremental'));
-            if (chunk) {
-              yield [...chunk, { kind: 'commit', offset: offsetHere(resumeLsn) }];
-              await readIncremental();
+      // In runs: one await per run of received messages, not per row.
+      for await (const run of messages.runs()) {
+        for (const { walStart, message } of run) {
+          switch (message.tag) {
+            case 'begin':
+              // Published before a crash: its commit LSN is below the stored offset (the end of the last one published).
+              skipping = message.finalLsn < from;
+              transaction = {
+                xid: String(message.xid),
+                txId: BigInt(message.xid),
+                prefix: lsnPositionPrefix(message.finalLsn),
+                tsMs: message.commitTime,
+                order: 0,
+                perTable: new Map(),
+              };
+              break;
+            case 'relation':
+              await this.relation(client, message);
+              break;
+            case 'insert':
+            case 'update':
+            case 'delete': {
+              if (skipping || !transaction) break;
+              const relation = this.relations.get(message.relationId);
+              if (!relation?.included) break;
+              const event = this.rowEvent(message, relation, transaction, walStart);
+              if (event?.op === 'u' && event.unchanged && message.tag === 'update' && message.keyTuple && !message.oldTuple) {
+                await this.readMovedValues(client, relation, event, message.newTuple);
+              }
+              if (event) {
+                incremental.changed(relation.table, event);
+                items.push({ kind: 'event', table: relation.table, event });
+              }
+              if (items.length >= ITEMS_PER_YIELD) {
+                yield items;
+                items = [];
+              }
               break;
             }
-            // Our heartbeat, outside any transaction: everything that committed before it has been streamed.
-            if (message.prefix === HEARTBEAT_PREFIX && message.lsn >= from) {
-              resumeLsn = message.lsn;
-              yield { kind: 'heartbeat', offset: offsetHere(resumeLsn) };
-              await readIncremental();
+            case 'truncate': {
+              if (skipping || !transaction) break;
+              for (const id of message.relationIds) {
+                const relation = this.relations.get(id);
+                if (!relation?.included) continue;
+                const order = ++transaction.order;
+                const source = this.streamSource(relation, orderPosition(transaction.prefix, order, walStart), transaction, walStart);
+                const event: ChangeEvent = { op: 't', before: null, after: null, source, tsMs: Date.now() };
+                incremental.changed(relation.table, event);
+                items.push({ kind: 'event', table: relation.table, event });
+              }
+              break;
             }
-            break;
+            case 'commit':
+              if (transaction) incremental.committed(Number(transaction.txId));
+              if (!skipping && transaction) {
+                resumeLsn = message.endLsn;
+                items.push({ kind: 'commit', offset: offsetHere(resumeLsn), transactionId: transaction.xid });
+                yield items;
+                items = [];
+              }
+              transaction = null;
+              skipping = false;
+              await readIncremental();
+              break;
+            case 'message': {
+              if (message.transactional || transaction) break;
+              // The window mark of an ad-hoc snapshot chunk: what is left of the chunk is published here.
+              const chunk = incremental.reached(message, (table, position) => this.sourceInfo(table, position, Date.now(), 'incremental'));
+              if (chunk) {
+                yield [...chunk, { kind: 'commit', offset: offsetHere(resumeLsn) }];
+                await readIncremental();
+                break;
+              }
+              // Our heartbeat, outside any transaction: everything that committed before it has been streamed.
+              if (message.prefix === HEARTBEAT_PREFIX && message.lsn >= from) {
+                resumeLsn = message.lsn;
+                yield { kind: 'heartbeat', offset: offsetHere(resumeLsn) };
+                await readIncremental();
+              }
+              break;
+            }
+            default:
+              break;
           }
-          default:
-            break;
         }
       }
     } finally {
