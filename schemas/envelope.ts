@@ -20,43 +20,34 @@ export function rowFromRecord(record: AvroRecordValue, fields: ReadonlyMap<strin
   return row;
 }
 
-// Written field by field, without spreads: this runs for every event.
-function sourceRecord(source: SourceInfo): AvroRecordValue {
+// Written field by field, without spreads: this runs for every event. Into `into` when given (EnvelopeRecords reuses
+// one per connector), with every field set, so that nothing of the previous event stays.
+function sourceRecord(source: SourceInfo, into: AvroRecordValue = {}): AvroRecordValue {
+  into.version = TRIBUTARY_VERSION;
+  into.connector = source.connector;
+  into.name = source.name;
+  into.ts_ms = source.tsMs;
+  into.snapshot = source.snapshot;
+  into.db = source.db;
+  into.sequence = null;
   if (source.connector === 'postgresql') {
-    return {
-      version: TRIBUTARY_VERSION,
-      connector: source.connector,
-      name: source.name,
-      ts_ms: source.tsMs,
-      snapshot: source.snapshot,
-      db: source.db,
-      sequence: null,
-      schema: source.schema ?? 'public',
-      table: source.table,
-      txId: source.txId ?? null,
-      lsn: source.lsn ?? null,
-      xmin: null,
-      position: source.position,
-    };
+    into.schema = source.schema ?? 'public';
+    into.table = source.table;
+    into.txId = source.txId ?? null;
+    into.lsn = source.lsn ?? null;
+    into.xmin = null;
+  } else {
+    into.table = source.table;
+    into.server_id = source.serverId ?? 0;
+    into.gtid = source.gtid ?? null;
+    into.file = source.file ?? '';
+    into.pos = source.pos ?? 0;
+    into.row = source.row ?? 0;
+    into.thread = null;
+    into.query = null;
   }
-  return {
-    version: TRIBUTARY_VERSION,
-    connector: source.connector,
-    name: source.name,
-    ts_ms: source.tsMs,
-    snapshot: source.snapshot,
-    db: source.db,
-    sequence: null,
-    table: source.table,
-    server_id: source.serverId ?? 0,
-    gtid: source.gtid ?? null,
-    file: source.file ?? '',
-    pos: source.pos ?? 0,
-    row: source.row ?? 0,
-    thread: null,
-    query: null,
-    position: source.position,
-  };
+  into.position = source.position;
+  return into;
 }
 
 export function envelopeRecord(event: ChangeEvent, avro: TableAvro): AvroRecordValue {
@@ -79,13 +70,14 @@ export function envelopeRecord(event: ChangeEvent, avro: TableAvro): AvroRecordV
 /**
  * envelopeRecord for a record that is encoded at once and then dropped, as the capture does for every event: a row
  * whose column names already are its Avro field names (the usual case) is used as it is instead of copied, and the
- * envelope and transaction objects of one call are reused by the next. What `record` returns is valid until the
- * next call.
+ * envelope, source and transaction objects of one call are reused by the next. What `record` returns is valid until
+ * the next call.
  */
 export class EnvelopeRecords {
   private readonly sameNames = new WeakMap<TableAvro, boolean>();
   private readonly envelope: AvroRecordValue = { before: null, after: null, source: null, transaction: null, op: '', ts_ms: 0 };
   private readonly transaction: AvroRecordValue = { id: '', total_order: 0, data_collection_order: 0 };
+  private readonly sources: Record<SourceInfo['connector'], AvroRecordValue> = { mysql: {}, postgresql: {} };
 
   record(event: ChangeEvent, avro: TableAvro): AvroRecordValue {
     let same = this.sameNames.get(avro);
@@ -96,7 +88,7 @@ export class EnvelopeRecords {
     const envelope = this.envelope;
     envelope.before = event.before === null || keyOnly(event) ? null : same && complete(event.before, avro) ? event.before : toRecord(event.before, avro);
     envelope.after = event.after === null ? null : same && complete(event.after, avro) ? event.after : toRecord(event.after, avro);
-    envelope.source = sourceRecord(event.source);
+    envelope.source = sourceRecord(event.source, this.sources[event.source.connector]);
     if (event.transaction) {
       const transaction = this.transaction;
       transaction.id = event.transaction.id;
