@@ -10,7 +10,7 @@ describe('SnapshotQueue', () => {
     const { queue: q, progress } = queue();
     q.request('s1', ['db.t'], { 'db.t': [['1'], ['2'], ['3']] });
     expect(q.head()).toMatchObject({ id: 's1', table: 'db.t', keys: [['1'], ['2'], ['3']] });
-    expect(q.needsEstimate('db.t')).toBe(false);
+    expect(q.needsEstimate()).toBe(false);
     expect(progress.get('db.t')).toMatchObject({ rowsEstimated: 3, rowsDone: 0, done: false });
 
     q.published(1, null, false, 2);
@@ -38,5 +38,16 @@ describe('SnapshotQueue', () => {
     const q = new SnapshotQueue({ queue: [{ id: 's1', table: 'db.t', keys: [['7'], ['8']] }], lastKey: null }, progress, log);
     expect(q.head()?.keys).toEqual([['7'], ['8']]);
     expect(progress.get('db.t')).toMatchObject({ rowsEstimated: 2, signal: 's1' });
+  });
+
+  it("keeps its own progress entry when the initial snapshot's entry for the same table replaces it", () => {
+    const { queue: q, progress } = queue();
+    q.request('s1', ['db.t']);
+    // The initial snapshot, still running (or run again after a restart), sets its entry for the table.
+    progress.set('db.t', { table: 'db.t', rowsDone: 500, rowsEstimated: 500, rowsPerSecond: 10, done: true });
+    expect(q.needsEstimate()).toBe(true);
+    q.estimated(40);
+    q.published(40, ['40'], true);
+    expect(progress.get('db.t')).toMatchObject({ signal: 's1', rowsEstimated: 40, rowsDone: 40, done: true });
   });
 });

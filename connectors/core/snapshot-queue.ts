@@ -32,9 +32,7 @@ export class SnapshotQueue {
     private readonly log: Logger,
   ) {
     this.state = state ?? { queue: [], lastKey: null };
-    for (const { id, table, keys } of this.state.queue) {
-      this.progress.set(table, { table, rowsDone: 0, rowsEstimated: keys?.length ?? 0, rowsPerSecond: 0, done: false, signal: id });
-    }
+    for (const queued of this.state.queue) this.progressOf(queued);
   }
 
   /** The state to store with the next offset; undefined when nothing is left. */
@@ -56,8 +54,21 @@ export class SnapshotQueue {
       }
       const entry: QueuedTable = wanted ? { id, table, keys: wanted } : { id, table };
       this.state = { queue: [...this.state.queue, entry], lastKey: this.state.queue.length === 0 ? null : this.state.lastKey };
-      this.progress.set(table, { table, rowsDone: 0, rowsEstimated: wanted?.length ?? 0, rowsPerSecond: 0, done: false, signal: id });
+      this.progressOf(entry);
     }
+  }
+
+  /**
+   * The progress entry of a queued table, made anew when the table's entry is not this request's: the initial
+   * snapshot, which may still run when an ad-hoc snapshot is asked for, or run again after a restart, keeps its own
+   * entry under the same table name.
+   */
+  private progressOf(queued: QueuedTable): SnapshotProgress {
+    const known = this.progress.get(queued.table);
+    if (known?.signal === queued.id) return known;
+    const entry = { table: queued.table, rowsDone: 0, rowsEstimated: queued.keys?.length ?? 0, rowsPerSecond: 0, done: false, signal: queued.id };
+    this.progress.set(queued.table, entry);
+    return entry;
   }
 
   /** Adds to a table queued by keys the keys it does not have yet; the state is replaced, never changed in place. */
@@ -67,8 +78,7 @@ export class SnapshotQueue {
     if (added.length === 0) return;
     const joined = { ...queued, keys: [...(queued.keys ?? []), ...added] };
     this.state = { ...this.state, queue: this.state.queue.map((entry) => (entry === queued ? joined : entry)) };
-    const progress = this.progress.get(queued.table);
-    if (progress) progress.rowsEstimated += added.length;
+    this.progressOf(queued).rowsEstimated += added.length;
   }
 
   head(): { id: string; table: string; lastKey: SourceOffsetValue[] | null; keys?: string[][] } | undefined {
@@ -76,14 +86,16 @@ export class SnapshotQueue {
     return first && { ...first, lastKey: this.state.lastKey };
   }
 
-  /** The table being read needs its row estimate once (a table read by keys has its keys' count). */
-  needsEstimate(table: string): boolean {
-    return this.progress.get(table)?.rowsEstimated === 0 && !this.state.queue[0]?.keys;
+  /** The table being read (the first) needs its row estimate once (a table read by keys has its keys' count). */
+  needsEstimate(): boolean {
+    const head = this.state.queue[0];
+    return head !== undefined && !head.keys && this.progressOf(head).rowsEstimated === 0;
   }
 
-  estimated(table: string, rows: number): void {
-    const progress = this.progress.get(table);
-    if (progress) progress.rowsEstimated = rows;
+  /** The row estimate of the table being read. */
+  estimated(rows: number): void {
+    const head = this.state.queue[0];
+    if (head) this.progressOf(head).rowsEstimated = rows;
   }
 
   /**
@@ -93,8 +105,7 @@ export class SnapshotQueue {
   published(rows: number, lastKey: SourceOffsetValue[] | null, final: boolean, keys = 0): void {
     const head = this.state.queue[0];
     if (!head) return;
-    const progress = this.progress.get(head.table);
-    if (progress) progress.rowsDone += head.keys ? keys : rows;
+    this.progressOf(head).rowsDone += head.keys ? keys : rows;
     if (final) this.next(head);
     else if (head.keys) this.state = { queue: [{ ...head, keys: head.keys.slice(keys) }, ...this.state.queue.slice(1)], lastKey: null };
     else this.state = { queue: this.state.queue, lastKey };
@@ -108,8 +119,7 @@ export class SnapshotQueue {
 
   /** Ends the first table: done, or skipped for `skipped`. */
   private next(head: QueuedTable, skipped?: string): void {
-    const progress = this.progress.get(head.table);
-    if (progress) progress.done = true;
+    this.progressOf(head).done = true;
     this.state = { queue: this.state.queue.slice(1), lastKey: null };
     if (skipped === undefined) this.log.info({ table: head.table, signal: head.id }, 'ad-hoc snapshot of the table complete');
     else this.log.warn({ table: head.table, signal: head.id }, `ad-hoc snapshot skipped: ${skipped}`);

@@ -76,7 +76,7 @@ export class MySqlIncrementalSnapshot {
       }
       const streamed = known(head.table);
       if (streamed && !sameShape(streamed, table)) return;
-      if (this.queue.needsEstimate(head.table)) this.queue.estimated(head.table, await estimateRows(reader, table));
+      if (this.queue.needsEstimate()) this.queue.estimated(await estimateRows(reader, table));
       this.open = head.keys ? await this.readKeyChunk(reader, streamed ?? table, head.keys) : await this.readChunk(reader, streamed ?? table, head.lastKey);
     }
   }

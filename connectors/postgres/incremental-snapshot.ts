@@ -132,7 +132,7 @@ export class IncrementalSnapshot {
         this.queue.skip(`the keys asked for do not fit the table: ${bad}`);
         continue;
       }
-      if (this.queue.needsEstimate(head.table)) this.queue.estimated(head.table, await estimateRows(reader, table));
+      if (this.queue.needsEstimate()) this.queue.estimated(await estimateRows(reader, table));
       this.open = head.keys
         ? await this.readKeyChunk(reader, head.id, table, head.keys)
         : await this.readChunk(reader, head.id, table, head.lastKey as string[] | null);
