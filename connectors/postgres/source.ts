@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import type { ChangeEvent, Row, SourceInfo } from '#core/change-event.ts';
 import { TributaryError } from '#core/errors.ts';
@@ -49,7 +50,7 @@ export interface PostgresSourceSettings {
 interface PostgresOffset {
   lsn: string;
   snapshot?: { completed: string[]; table: string | null; lastKey: string[] | null; tables?: string[] };
-  /** Ad-hoc snapshots still to publish (snapshotTables), while streaming. */
+  /** Ad-hoc snapshots still to publish (snapshotTables): asked for in any phase, published while streaming. */
   incremental?: SnapshotQueueState;
 }
 
@@ -246,6 +247,16 @@ export class PostgresSource implements Source {
     }
   }
 
+  /**
+   * `offset` with the ad-hoc snapshots asked for and not yet done, in every phase: one asked for during the initial
+   * snapshot waits for streaming to begin, and a restart before that must find it here, since the signal topic's
+   * offset is stored past the signal with this offset.
+   */
+  private withAdHoc(offset: PostgresOffset): SourceOffset {
+    const left = this.incremental?.current();
+    return toSourceOffset(left ? { ...offset, incremental: left } : offset);
+  }
+
   private readsRows(): boolean {
     return this.settings.snapshot === 'initial' || this.settings.snapshot === 'when_needed';
   }
@@ -293,7 +304,7 @@ export class PostgresSource implements Source {
     const { slotName, snapshot } = this.settings;
     if (snapshot === 'never' && slot?.confirmedFlushLsn != null) {
       const offset = { lsn: formatLsn(slot.confirmedFlushLsn) };
-      yield { kind: 'commit', offset: toSourceOffset(offset) };
+      yield { kind: 'commit', offset: this.withAdHoc(offset) };
       return offset;
     }
     if (slot) await dropSlot(client, slotName, { terminateActive: true });
@@ -304,7 +315,7 @@ export class PostgresSource implements Source {
       const lsn = formatLsn(created.consistentPoint);
       if (!this.readsRows() || created.snapshotName === null) {
         const offset = { lsn };
-        yield { kind: 'commit', offset: toSourceOffset(offset) };
+        yield { kind: 'commit', offset: this.withAdHoc(offset) };
         return offset;
       }
       // The export lives until the next command on `replication`: the snapshot transaction imports it first.
@@ -354,6 +365,7 @@ export class PostgresSource implements Source {
         const lastTable = t === pending.length - 1;
         let previous: SourceItem[] | null = null;
         for await (const chunk of readTableChunks(reader, table.schema, { chunkSize: this.settings.snapshotChunkSize, afterKey: resumeAfter, signal })) {
+          await slowSnapshotForTests();
           // A chunk is published with the next one in hand, so that the snapshot's very last row can say so.
           if (previous) yield previous;
           const items: SourceItem[] = chunk.rows.map((texts) => ({
@@ -364,7 +376,7 @@ export class PostgresSource implements Source {
           progress.rowsDone += chunk.rows.length;
           progress.rowsPerSecond = Math.round(progress.rowsDone / Math.max(0.001, (Date.now() - started) / 1000));
           const next: PostgresOffset = { lsn: offset.lsn, snapshot: { ...withTables(state), completed, table: name, lastKey: chunk.lastKey.length > 0 ? chunk.lastKey : null } };
-          items.push({ kind: 'commit', offset: toSourceOffset(next) });
+          items.push({ kind: 'commit', offset: this.withAdHoc(next) });
           previous = items;
           if (signal.aborted) break;
         }
@@ -376,11 +388,11 @@ export class PostgresSource implements Source {
         completed.push(name);
         progress.done = true;
         const next: PostgresOffset = { lsn: offset.lsn, snapshot: { ...withTables(state), completed, table: null, lastKey: null } };
-        yield { kind: 'commit', offset: toSourceOffset(next) };
+        yield { kind: 'commit', offset: this.withAdHoc(next) };
       }
       await reader.query('COMMIT').catch(() => undefined);
       const finished = { lsn: offset.lsn };
-      yield { kind: 'commit', offset: toSourceOffset(finished) };
+      yield { kind: 'commit', offset: this.withAdHoc(finished) };
       this.log.info({ tables: pending.length }, 'snapshot complete');
       return finished;
     } catch (error) {
@@ -410,10 +422,7 @@ export class PostgresSource implements Source {
     };
     // The offset to resume from: after the last transaction published, with the ad-hoc snapshots left.
     let resumeLsn = from;
-    const offsetHere = (lsn: bigint) => {
-      const left = incremental.current();
-      return toSourceOffset(left ? { lsn: formatLsn(lsn), incremental: left } : { lsn: formatLsn(lsn) });
-    };
+    const offsetHere = (lsn: bigint) => this.withAdHoc({ lsn: formatLsn(lsn) });
     try {
       const version = await replication.serverVersion();
       const messages = await replication.start({
@@ -734,3 +743,11 @@ function nameOf(table: { schema: string; table: string }): string {
   return `${table.schema}.${table.table}`;
 }
 
+/**
+ * Fault injection for the capture tests: `TRIBUTARY_TEST_SNAPSHOT_CHUNK_DELAY_MS` waits after reading each chunk of
+ * the initial snapshot, so that a test can act (send a signal, kill the process) while the snapshot runs.
+ */
+async function slowSnapshotForTests(): Promise<void> {
+  const ms = Number(process.env.TRIBUTARY_TEST_SNAPSHOT_CHUNK_DELAY_MS ?? 0);
+  if (ms > 0) await delay(ms);
+}
