@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CaptureStatusReport } from '#capture/status.ts';
 import type { SinkStatusReport } from '#sink/status.ts';
 import { mariaDbTarget } from '#test/sink/targets.ts';
-import { captureConfig, startCapture, startSink, type CaptureProcess } from '#test/support/capture-process.ts';
+import { captureConfig, startCapture, startSink } from '#test/support/capture-process.ts';
+import { processScope } from '#test/support/process-scope.ts';
 import { freePort, get } from '#test/support/http.ts';
 import { connectPostgres, scratchPostgresDatabase } from '#test/support/postgres.ts';
 import { eventually, uniqueName } from '#test/support/wait.ts';
@@ -12,16 +13,7 @@ import { eventually, uniqueName } from '#test/support/wait.ts';
 // the admin token, and no answer or log line carries a secret from the config.
 
 describe('process status and metrics endpoints', () => {
-  const processes: CaptureProcess[] = [];
-  const cleanups: (() => Promise<void>)[] = [];
-
-  afterEach(async () => {
-    for (const process of processes.splice(0)) {
-      if (process.child.exitCode === null && process.child.signalCode === null) process.child.kill('SIGKILL');
-      await process.exited;
-    }
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-  });
+  const { processes, cleanups } = processScope();
 
   it('report a PostgreSQL capture and a MariaDB sink: events, slot WAL, applied changes, lag; token and secrets hold', async () => {
     const db = await scratchPostgresDatabase('pgstat');

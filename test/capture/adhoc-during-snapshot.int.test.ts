@@ -1,9 +1,10 @@
 import { Kafka, logLevel } from 'kafkajs';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { captureTopics, loadOffsetRecord } from '#capture/bookkeeping.ts';
 import type { CaptureStatusReport } from '#capture/status.ts';
 import { sendSnapshotSignal } from '#kafka/signals.ts';
-import { captureConfig, startTributary, type CaptureProcess } from '#test/support/capture-process.ts';
+import { captureConfig, startTributary } from '#test/support/capture-process.ts';
+import { processScope } from '#test/support/process-scope.ts';
 import { freePort, get } from '#test/support/http.ts';
 import { connectPostgres, scratchPostgresDatabase } from '#test/support/postgres.ts';
 import { stackEnv } from '#test/support/stack-env.ts';
@@ -13,16 +14,7 @@ import { eventually, uniqueName } from '#test/support/wait.ts';
 // topic's offset is stored past the signal as soon as the source has taken it, so the request must travel in the
 // source's offset from then on: a capture killed before streaming begins takes the ad-hoc snapshot after its restart.
 
-const processes: CaptureProcess[] = [];
-const cleanups: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  for (const process of processes.splice(0)) {
-    if (process.child.exitCode === null && process.child.signalCode === null) process.child.kill('SIGKILL');
-    await process.exited;
-  }
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-});
+const { processes, cleanups } = processScope();
 
 it('keeps an ad-hoc snapshot asked for during the initial snapshot across a crash before streaming begins', async () => {
   const db = await scratchPostgresDatabase('adhocinit');

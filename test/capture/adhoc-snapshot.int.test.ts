@@ -1,10 +1,11 @@
 import { Kafka, logLevel } from 'kafkajs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CaptureStatusReport } from '#capture/status.ts';
 import { POSITION_COLUMN } from '#core/sink.ts';
 import { sendSnapshotSignal } from '#kafka/signals.ts';
 import { clickHouseTarget, mariaDbTarget } from '#test/sink/targets.ts';
-import { captureConfig, startSink, startTributary, type CaptureProcess } from '#test/support/capture-process.ts';
+import { captureConfig, startSink, startTributary } from '#test/support/capture-process.ts';
+import { processScope } from '#test/support/process-scope.ts';
 import { freePort, get } from '#test/support/http.ts';
 import { connectMySql, scratchDatabase } from '#test/support/mysql.ts';
 import { connectPostgres, scratchPostgresDatabase } from '#test/support/postgres.ts';
@@ -99,16 +100,7 @@ const mariadb: SourceKit = {
 };
 
 describe.each([postgres, mariadb])('ad-hoc snapshot of a $type source', (kit) => {
-  const processes: CaptureProcess[] = [];
-  const cleanups: (() => Promise<void>)[] = [];
-
-  afterEach(async () => {
-    for (const process of processes.splice(0)) {
-      if (process.child.exitCode === null && process.child.signalCode === null) process.child.kill('SIGKILL');
-      await process.exited;
-    }
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-  });
+  const { processes, cleanups } = processScope();
 
   /**
    * `rows` rows in the source, captured (status on its own port, `chunk` rows or keys per ad-hoc chunk) into a
