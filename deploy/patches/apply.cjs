@@ -17,10 +17,19 @@ const PATCHES = [
   },
   {
     // kafkajs 2.2.4 encodes each record into a buffer of its own and copies it four times on the way into the
-    // request; the replacement writes an uncompressed record batch once, into a buffer of its exact size.
+    // request; the replacement writes an uncompressed request body once, into a buffer of its exact size.
     target: 'node_modules/kafkajs/src/protocol/requests/produce/v3/request.js',
     original: '993a3db997827088f5acb08cacf3c67a99ec2886303ff465d244329b8a1c7f99',
+    // Earlier versions of the replacement, replaced in an existing node_modules too.
+    superseded: ['693538611394024a785672f62d05c896204e116d5a389c60649123de7b380e34'],
     replacement: 'deploy/patches/kafkajs/produceRequestV3.js',
+  },
+  {
+    // kafkajs 2.2.4 copies each request body twice more, into new zeroed buffers of the next power of two; the
+    // replacement writes size, header and body into one buffer of the exact size.
+    target: 'node_modules/kafkajs/src/protocol/request.js',
+    original: '2270900ca6474026c11957fe71ac586881985460ed2554db22ad8870dcaff634',
+    replacement: 'deploy/patches/kafkajs/request.js',
   },
   {
     // kafkajs 2.2.4 checksums each record batch one byte at a time; the replacement reads eight at a time.
@@ -38,8 +47,9 @@ for (const patch of PATCHES) {
   const current = readFileSync(target)
   const replacement = readFileSync(path.join(root, patch.replacement))
   if (current.equals(replacement)) continue
-  if (sha256(current) !== patch.original) {
-    console.error(`deploy/patches: ${patch.target} is not the file this patch was written for (sha256 ${sha256(current)}); update the patch for the installed version`)
+  const hash = sha256(current)
+  if (hash !== patch.original && !(patch.superseded ?? []).includes(hash)) {
+    console.error(`deploy/patches: ${patch.target} is not the file this patch was written for (sha256 ${hash}); update the patch for the installed version`)
     process.exit(1)
   }
   writeFileSync(target, replacement)

@@ -4,6 +4,15 @@ import { describe, expect, it, vi } from 'vitest';
 
 const require = createRequire(import.meta.url);
 
+/** The parts of kafkajs's protocol Encoder the tests write with. */
+interface KafkaEncoder {
+  buffer: Buffer;
+  writeInt16(value: number): KafkaEncoder;
+  writeInt32(value: number): KafkaEncoder;
+  writeString(value: string | null): KafkaEncoder;
+  writeBuffer(value: Buffer): KafkaEncoder;
+}
+
 // deploy/patches/apply.cjs runs at `npm install`; without it a large send costs quadratic CPU in kafkajs.
 describe('kafkajs patches', () => {
   it('the installed groupMessagesPerPartition is the linear one', () => {
@@ -52,6 +61,24 @@ describe('kafkajs patches', () => {
     expect(installed).toBe(readFileSync(new URL('../../deploy/patches/kafkajs/produceRequestV3.js', import.meta.url), 'utf8'));
   });
 
+  it('the installed request framing is the one-buffer one, and writes what the protocol says', async () => {
+    const path = require.resolve('kafkajs/src/protocol/request.js');
+    expect(readFileSync(path, 'utf8')).toBe(readFileSync(new URL('../../deploy/patches/kafkajs/request.js', import.meta.url), 'utf8'));
+    const createRequest = require(path) as (args: object) => Promise<{ buffer: Buffer }>;
+    const Encoder = require('kafkajs/src/protocol/encoder') as new () => KafkaEncoder;
+    for (const clientId of ['tributary-capture', 'clïent-é', '', null]) {
+      for (const bodySize of [0, 1, 511, 512, 70_000]) {
+        const body = Buffer.from(Array.from({ length: bodySize }, (_, i) => (i * 31) % 256));
+        const encode = async () => new Encoder().writeBuffer(body);
+        const framed = await createRequest({ correlationId: 123_456, clientId, request: { apiKey: 0, apiVersion: 3, encode } });
+        // Size, then request header v1 (api key, api version, correlation id, client id as a nullable STRING), then the body.
+        const header = new Encoder().writeInt16(0).writeInt16(3).writeInt32(123_456).writeString(clientId).writeBuffer(body);
+        const expected = new Encoder().writeInt32(header.buffer.length).writeBuffer(header.buffer);
+        expect(framed.buffer.equals(expected.buffer), `client id ${String(clientId)}, ${bodySize} bytes`).toBe(true);
+      }
+    }
+  });
+
   it("writes a partition's record batch byte for byte as kafkajs's own encoder does", async () => {
     type Encoder = { buffer: Buffer };
     type PartitionEncoder = (data: object) => Encoder | null | Promise<Encoder>;
@@ -96,6 +123,60 @@ describe('kafkajs patches', () => {
       const base = { partition: 0, transactionalId: 'tx', firstSequence: 0, producerId: Long.fromValue(1), producerEpoch: 0 };
       expect(partitionEncoders.fast({ ...base, messages: [{ key: null, value: null, headers: { a: 'b' } }] })).toBeNull();
       expect(partitionEncoders.fast({ ...base, messages: [{ key: 'k', value: null }] })).toBeNull();
+    } finally {
+      now.mockRestore();
+    }
+  });
+  it('writes a whole produce request, topics and partitions, byte for byte as kafkajs\'s own encoder does', async () => {
+    type Encoder = { buffer: Buffer };
+    type RequestEncoder = (args: object) => Encoder | null | Promise<Encoder>;
+    const { requestEncoders } = require('kafkajs/src/protocol/requests/produce/v3/request.js') as {
+      requestEncoders: { fast: RequestEncoder; original: RequestEncoder };
+    };
+    const Long = require('kafkajs/src/utils/long') as { fromValue: (v: unknown) => unknown };
+    let seed = 5;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const message = () => ({
+      key: random() < 0.1 ? null : Buffer.from(Array.from({ length: Math.floor(random() * 20) }, () => Math.floor(random() * 256))),
+      value: Buffer.from(Array.from({ length: Math.floor(random() * 300) }, () => Math.floor(random() * 256))),
+      timestamp: String(1_795_000_000_000 + Math.floor(random() * 1000)),
+    });
+    const now = vi.spyOn(Date, 'now').mockReturnValue(1_795_000_000_123);
+    try {
+      for (let round = 0; round < 40; round++) {
+        const topicData = Array.from({ length: round % 4 }, (_, t) => ({
+          topic: t === 1 ? 'shöp.public.customers' : `tributary.t${t}.orders`,
+          partitions: Array.from({ length: 1 + Math.floor(random() * 4) }, (_, p) => ({
+            partition: p,
+            firstSequence: Math.floor(random() * 2 ** 31),
+            messages: Array.from({ length: 1 + Math.floor(random() * 50) }, message),
+          })),
+        }));
+        const args = {
+          acks: round % 2 === 0 ? -1 : 1,
+          timeout: 30_000,
+          transactionalId: round % 3 === 0 ? null : 'tributary-capture-bench',
+          producerId: Long.fromValue(String(Math.floor(random() * 2 ** 53))),
+          producerEpoch: Math.floor(random() * 2 ** 15),
+          compression: 0,
+          topicData,
+        };
+        const fast = requestEncoders.fast(args);
+        expect(fast, `round ${round}`).not.toBeNull();
+        const original = await requestEncoders.original(args);
+        expect((fast as Encoder).buffer.equals((original as Encoder).buffer), `round ${round}`).toBe(true);
+      }
+      // A partition the fast path leaves to the original sends the whole request that way.
+      const withHeaders = {
+        acks: -1,
+        timeout: 30_000,
+        transactionalId: 'tx',
+        producerId: Long.fromValue(1),
+        producerEpoch: 0,
+        compression: 0,
+        topicData: [{ topic: 't', partitions: [{ partition: 0, firstSequence: 0, messages: [{ key: null, value: null, headers: { a: 'b' } }] }] }],
+      };
+      expect(requestEncoders.fast(withHeaders)).toBeNull();
     } finally {
       now.mockRestore();
     }

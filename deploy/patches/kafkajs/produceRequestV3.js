@@ -1,10 +1,11 @@
 // Tributary's replacement for kafkajs 2.2.4's src/protocol/requests/produce/v3/request.js (applied by
 // deploy/patches/apply.cjs at install). The original encodes every record into an Encoder of its own (a zeroed
 // 512-byte buffer, a spread of the message, an array and a Buffer per varint), then copies the records into the
-// batch, the batch into the request, and so on: per message, that cost several times what the capture spends
-// encoding its Avro. fastPartitionEncoder writes an uncompressed partition's record batch into one buffer of the
-// exact size, byte for byte what the original writes (services/kafka/patches.test.ts compares them); anything it
-// does not cover (compression, headers, string keys or values, unusual timestamps) takes the original path.
+// batch, the batch into the topic, the topic into the request, each time into a new zeroed buffer of the next power
+// of two: per message, that cost several times what the capture spends encoding its Avro. fastRequest writes the
+// whole request body, every uncompressed partition's record batch in place, into one buffer of the exact size, byte
+// for byte what the original writes (services/kafka/patches.test.ts compares them); a request with anything it does
+// not cover (compression, headers, string keys or values, unusual timestamps) takes the original path.
 const Long = require('../../../../utils/long')
 const Encoder = require('../../../encoder')
 const { Produce: apiKey } = require('../../apiKeys')
@@ -45,23 +46,36 @@ module.exports = ({
   apiVersion: 3,
   apiName: 'Produce',
   expectResponse: () => acks !== 0,
-  encode: async () => {
-    const encodeTopic = topicEncoder(compression)
-    const encodedTopicData = []
-
-    for (const data of topicData) {
-      encodedTopicData.push(
-        await encodeTopic({ ...data, transactionalId, producerId, producerEpoch })
-      )
-    }
-
-    return new Encoder()
-      .writeString(transactionalId)
-      .writeInt16(acks)
-      .writeInt32(timeout)
-      .writeArray(encodedTopicData)
-  },
+  encode: async () =>
+    (compression === Types.None &&
+      fastRequest({ acks, timeout, transactionalId, producerId, producerEpoch, topicData })) ||
+    originalEncode({ acks, timeout, transactionalId, producerId, producerEpoch, compression, topicData }),
 })
+
+const originalEncode = async ({
+  acks,
+  timeout,
+  transactionalId,
+  producerId,
+  producerEpoch,
+  compression,
+  topicData,
+}) => {
+  const encodeTopic = topicEncoder(compression)
+  const encodedTopicData = []
+
+  for (const data of topicData) {
+    encodedTopicData.push(
+      await encodeTopic({ ...data, transactionalId, producerId, producerEpoch })
+    )
+  }
+
+  return new Encoder()
+    .writeString(transactionalId)
+    .writeInt16(acks)
+    .writeInt32(timeout)
+    .writeArray(encodedTopicData)
+}
 
 const topicEncoder = compression => async ({
   topic,
@@ -173,11 +187,16 @@ const writeBytes = (buf, offset, part) => {
 
 const MAX_DELTA = 2 ** 51
 
+// partition, record set size, first offset, batch length, leader epoch, magic, crc, then the CRC'd body:
+// attributes, last offset delta, first and max timestamp, producer id and epoch, first sequence, record count.
+const BODY_START = 4 + 4 + 8 + 4 + 4 + 1 + 4
+
 /**
- * The partition's data as originalPartitionsEncoder(Types.None) encodes it, or null when it must take that path:
- * every key and value a Buffer or null, no headers, integer timestamp deltas.
+ * What writePartition needs to write the partition's data as originalPartitionsEncoder(Types.None) encodes it, its
+ * size included, or null when it must take that path: every key and value a Buffer or null, no headers, integer
+ * timestamp deltas.
  */
-const fastPartitionEncoder = ({
+const planPartition = ({
   partition,
   messages,
   transactionalId,
@@ -212,22 +231,38 @@ const fastPartitionEncoder = ({
     recordsSize += uvarintSize(body * 2) + body
   }
 
-  // partition, record set size, first offset, batch length, leader epoch, magic, crc, then the CRC'd body:
-  // attributes, last offset delta, first and max timestamp, producer id and epoch, first sequence, record count.
-  const bodyStart = 4 + 4 + 8 + 4 + 4 + 1 + 4
-  const size = bodyStart + 2 + 4 + 8 + 8 + 8 + 2 + 4 + 4 + recordsSize
-  const buf = Buffer.allocUnsafe(size)
-  buf.writeInt32BE(partition, 0)
-  buf.writeInt32BE(size - 8, 4)
-  writeInt64(buf, 8, Long.fromInt(0))
-  buf.writeInt32BE(size - 20, 16)
-  buf.writeInt32BE(0, 20)
-  buf.writeInt8(MAGIC_BYTE, 24)
+  const size = BODY_START + 2 + 4 + 8 + 8 + 8 + 2 + 4 + 4 + recordsSize
+  return {
+    partition,
+    messages,
+    transactionalId,
+    firstSequence,
+    producerId,
+    producerEpoch,
+    firstTimestamp,
+    maxTimestamp,
+    deltas,
+    bodies,
+    size,
+  }
+}
+
+/** Writes a planned partition into `buf` from `start`; returns its end. */
+const writePartition = (plan, buf, start) => {
+  const { partition, messages, transactionalId, firstSequence, producerId, producerEpoch, deltas, bodies, size } = plan
+  const count = messages.length
+  buf.writeInt32BE(partition, start)
+  buf.writeInt32BE(size - 8, start + 4)
+  writeInt64(buf, start + 8, Long.fromInt(0))
+  buf.writeInt32BE(size - 20, start + 16)
+  buf.writeInt32BE(0, start + 20)
+  buf.writeInt8(MAGIC_BYTE, start + 24)
+  const bodyStart = start + BODY_START
   let offset = bodyStart
   buf.writeInt16BE(transactionalId ? TRANSACTIONAL_MASK : 0, offset)
   buf.writeInt32BE(count - 1, offset + 2)
-  writeInt64(buf, offset + 6, firstTimestamp)
-  writeInt64(buf, offset + 14, maxTimestamp)
+  writeInt64(buf, offset + 6, plan.firstTimestamp)
+  writeInt64(buf, offset + 14, plan.maxTimestamp)
   writeInt64(buf, offset + 22, producerId)
   buf.writeInt16BE(producerEpoch, offset + 30)
   buf.writeInt32BE(firstSequence, offset + 32)
@@ -243,13 +278,74 @@ const fastPartitionEncoder = ({
     offset = writeBytes(buf, offset, value)
     buf[offset++] = 0 // no headers
   }
-  buf.writeUInt32BE(crc32C(buf.subarray(bodyStart, size)), bodyStart - 4)
+  const end = start + size
+  buf.writeUInt32BE(crc32C(buf.subarray(bodyStart, end)), bodyStart - 4)
+  return end
+}
 
+/** An Encoder over `buf`, which is full. */
+const encoderOf = buf => {
   const encoder = new Encoder(0)
   encoder.buf = buf
-  encoder.offset = size
+  encoder.offset = buf.length
   return encoder
+}
+
+/** One partition's record batch in a buffer of its own, or null: what the original's partition encoder writes. */
+const fastPartitionEncoder = data => {
+  const plan = planPartition(data)
+  if (plan === null) return null
+  const buf = Buffer.allocUnsafe(plan.size)
+  writePartition(plan, buf, 0)
+  return encoderOf(buf)
+}
+
+/** Bytes of a protocol STRING (Int16 length, then UTF-8), or of a null one. */
+const stringSize = text => 2 + (text == null ? 0 : Buffer.byteLength(text, 'utf8'))
+
+const writeString = (buf, offset, text) => {
+  if (text == null) {
+    buf.writeInt16BE(-1, offset)
+    return offset + 2
+  }
+  const length = buf.write(text, offset + 2, 'utf8')
+  buf.writeInt16BE(length, offset)
+  return offset + 2 + length
+}
+
+/**
+ * The whole request body as the original encode writes it — transactional id, acks, timeout, then per topic its
+ * name and per partition its record batch — in one buffer, or null when a partition must take the original path.
+ */
+const fastRequest = ({ acks, timeout, transactionalId, producerId, producerEpoch, topicData }) => {
+  let size = stringSize(transactionalId) + 2 + 4 + 4
+  const topics = []
+  for (const { topic, partitions } of topicData) {
+    const plans = []
+    size += stringSize(topic) + 4
+    for (const data of partitions) {
+      const plan = planPartition({ ...data, transactionalId, producerId, producerEpoch })
+      if (plan === null) return null
+      plans.push(plan)
+      size += plan.size
+    }
+    topics.push({ topic, plans })
+  }
+  const buf = Buffer.allocUnsafe(size)
+  let offset = writeString(buf, 0, transactionalId)
+  buf.writeInt16BE(acks, offset)
+  buf.writeInt32BE(timeout, offset + 2)
+  buf.writeInt32BE(topics.length, offset + 6)
+  offset += 10
+  for (const { topic, plans } of topics) {
+    offset = writeString(buf, offset, topic)
+    buf.writeInt32BE(plans.length, offset)
+    offset += 4
+    for (const plan of plans) offset = writePartition(plan, buf, offset)
+  }
+  return encoderOf(buf)
 }
 
 // For services/kafka/patches.test.ts, which checks that both paths write the same bytes.
 module.exports.partitionEncoders = { fast: fastPartitionEncoder, original: originalPartitionsEncoder }
+module.exports.requestEncoders = { fast: fastRequest, original: originalEncode }
