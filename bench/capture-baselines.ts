@@ -82,6 +82,25 @@ export function peakRssMb(pid: number): number {
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
 }
 
+let ticksPerSecond: number | undefined;
+
+/**
+ * CPU seconds (user and system, every thread) a running process has used so far: what a row costs a core, which the
+ * rates do not tell when the capture shares the machine's two cores with the servers it reads and writes.
+ */
+export function cpuSeconds(pid: number): number {
+  ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+  // After the command name in parentheses (which may hold spaces): state, then 10 fields, then utime and stime.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+
+/** The line the capture benches print about `seconds` of CPU for `rows` rows. */
+export function cpuLine(seconds: number, rows: number): string {
+  return `capture CPU: ${seconds.toFixed(2)} s (user and system, all threads, start included), ${Math.round(rows / seconds)} rows per CPU-second`;
+}
+
 /**
  * The bare producer baseline for a capture that wrote `count` messages to `captured`: the same number of messages of
  * the same average sizes, sent to `bareTopic`. Prints it and returns its messages/s.

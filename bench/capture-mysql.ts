@@ -6,13 +6,13 @@
 //    Kafka: Avro, transactional, acknowledged. Done when its committed offset passes the end of the load.
 // 4. Baseline: a bare kafkajs transactional producer sends as many pre-encoded messages, of the capture's average
 //    key and value size, with the capture's send size and commit period: the ceiling of a kafkajs-based capture.
-// Prints rows/s of all three, capture's ratio to each baseline, and capture's peak RSS.
+// Prints rows/s of all three, capture's ratio to each baseline, and capture's peak RSS and CPU seconds.
 // Run: npx tsx bench/capture-mysql.ts [rows] [--one-transaction] [--tsx]
 // The capture runs from the bundle of `npm run build`, as deployed; `--tsx` runs it from the sources (capture-baselines.ts).
 import mysql from 'mysql2/promise';
 import ZongJi from '@vlasky/zongji';
 import '#test/support/stack-env.ts';
-import { peakRssMb, producerBaseline, useDeployedBuild } from './capture-baselines.ts';
+import { cpuLine, cpuSeconds, peakRssMb, producerBaseline, useDeployedBuild } from './capture-baselines.ts';
 import { createKafka } from '#kafka/client.ts';
 import { TransactionalProducer } from '#kafka/producer.ts';
 import { captureTopics, ensureCaptureTopics, offsetMessage } from '#capture/bookkeeping.ts';
@@ -129,6 +129,7 @@ try {
   clearInterval(sampler);
   await watcher.disconnect();
   peak = Math.max(peak, peakRssMb(capture.child.pid!));
+  const cpu = cpuSeconds(capture.child.pid!);
   capture.child.kill('SIGTERM');
   await capture.exited;
   const captureRate = (ROWS * 1000) / captureMs;
@@ -138,6 +139,7 @@ try {
   console.log(`ratio capture / bare reader: ${(captureRate / bareRate).toFixed(2)}`);
   console.log(`ratio capture / bare producer: ${(captureRate / producerRate).toFixed(2)}`);
   console.log(`capture peak RSS: ${peak.toFixed(0)} MB`);
+  console.log(cpuLine(cpu, ROWS));
 } finally {
   await connection.end();
   await db.drop();

@@ -17,14 +17,14 @@
 // 5. Baseline: a bare kafkajs transactional producer sends as many pre-encoded messages of the capture's average
 //    size, with the capture's send size and commit period: the ceiling of a kafkajs-based capture.
 // Prints rows/s of each, capture's ratio to the bare reader (drain, and with the start) and to the producer, and
-// capture's peak RSS.
+// capture's peak RSS and CPU seconds.
 // Run: npx tsx bench/capture-postgres.ts [rows] [--one-transaction] [--tsx]
 // The capture runs from the bundle of `npm run build`, as deployed; `--tsx` runs it from the sources (capture-baselines.ts).
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Consumer, Kafka } from 'kafkajs';
 import type pg from 'pg';
 import '#test/support/stack-env.ts';
-import { peakRssMb, producerBaseline, useDeployedBuild } from './capture-baselines.ts';
+import { cpuLine, cpuSeconds, peakRssMb, producerBaseline, useDeployedBuild } from './capture-baselines.ts';
 import { createKafka } from '#kafka/client.ts';
 import { captureTopics, ensureCaptureTopics } from '#capture/bookkeeping.ts';
 import { formatLsn, parseLsn } from '#postgres/lsn.ts';
@@ -223,6 +223,7 @@ try {
   await watchSlot;
   clearInterval(sampler);
   peak = Math.max(peak, peakRssMb(running.child.pid!));
+  const cpu = cpuSeconds(running.child.pid!);
   await stop(running);
   capture = null;
   const captureRate = (ROWS * 1000) / captureMs;
@@ -259,6 +260,7 @@ try {
   console.log(`ratio capture / bare reader: ${(drainRate / bareRate).toFixed(2)} drain (${(captureRate / bareRate).toFixed(2)} with the start)`);
   console.log(`ratio capture / bare producer: ${(captureRate / producerRate).toFixed(2)}`);
   console.log(`capture peak RSS: ${peak.toFixed(0)} MB`);
+  console.log(cpuLine(cpu, ROWS));
 } finally {
   if (capture) await stop(capture);
   await watcher?.disconnect().catch(() => undefined);
