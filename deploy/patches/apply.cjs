@@ -77,15 +77,14 @@ for (const patch of PATCHES) {
   if (!existsSync(target)) continue // the dependency is not installed (e.g. a partial install): nothing to patch
   const current = readFileSync(target)
   const hash = sha256(current)
-  if (patch.edit ? hash === patch.edit.result : current.equals(readFileSync(path.join(root, patch.replacement)))) continue
+  const replacement = patch.edit ? null : readFileSync(path.join(root, patch.replacement))
+  if (replacement ? current.equals(replacement) : hash === patch.edit.result) continue
   if (hash !== patch.original && !(patch.superseded ?? []).includes(hash)) {
     fail(`${patch.target} is not the file this patch was written for (sha256 ${hash}); update the patch for the installed version`)
   }
-  if (!patch.edit) {
-    writeFileSync(target, readFileSync(path.join(root, patch.replacement)))
-    continue
+  const result = replacement ?? edited(patch, current)
+  if (patch.edit && sha256(result) !== patch.edit.result) {
+    fail(`${patch.target}: the edited file is not the one expected (sha256 ${sha256(result)}); update the patch`)
   }
-  const result = edited(patch, current)
-  if (sha256(result) !== patch.edit.result) fail(`${patch.target}: the edited file is not the one expected (sha256 ${sha256(result)}); update the patch`)
   writeFileSync(target, result)
 }
